@@ -1,3 +1,4 @@
 //! voxpin sip.
 
 pub mod transaction;
+pub mod info;
