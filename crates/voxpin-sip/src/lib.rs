@@ -1,4 +1,6 @@
 //! voxpin sip.
 
-pub mod transaction;
+pub mod auth;
 pub mod info;
+pub mod sdp;
+pub mod transaction;
