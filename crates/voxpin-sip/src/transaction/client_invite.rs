@@ -60,6 +60,47 @@ use bytes::Bytes;
 
 use super::timer::{Timer, TimerConfig, TimerTable};
 use super::{Delivery, Output};
+use crate::msg::{CSeq, HeaderName, Headers, Method, Request, Response};
+
+/// Builds the ACK for a non-2xx final `response` to `invite` (RFC 3261
+/// section 17.1.1.3): same Request-URI, Call-ID, From, CSeq number and top
+/// Via as the INVITE, the To of the response, the INVITE's Route set.
+pub fn ack_for_non_2xx(invite: &Request, response: &Response) -> Request {
+    let mut headers = Headers::default();
+    if let Ok(via) = invite.headers.top_via() {
+        headers.push(HeaderName::Via, via.to_string());
+    }
+    for name in [HeaderName::Route] {
+        for value in invite.headers.all(&name) {
+            headers.push(name.clone(), value);
+        }
+    }
+    headers.push(HeaderName::MaxForwards, "70");
+    for name in [HeaderName::From, HeaderName::CallId] {
+        if let Some(value) = invite.headers.get(&name) {
+            headers.push(name, value);
+        }
+    }
+    let to = response
+        .headers
+        .get(&HeaderName::To)
+        .or_else(|| invite.headers.get(&HeaderName::To));
+    if let Some(to) = to {
+        headers.push(HeaderName::To, to);
+    }
+    let seq = invite.headers.cseq().map(|c| c.seq).unwrap_or(1);
+    let cseq = CSeq {
+        seq,
+        method: Method::Ack,
+    };
+    headers.push(HeaderName::CSeq, cseq.to_string());
+    Request {
+        method: Method::Ack,
+        uri: invite.uri.clone(),
+        headers,
+        body: Bytes::new(),
+    }
+}
 
 /// Where a client INVITE transaction stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
