@@ -1,1 +1,3 @@
 //! voxpin sip.
+
+pub mod msg;
