@@ -13,7 +13,7 @@ use bytes::Bytes;
 
 use crate::auth::Credentials;
 use crate::dialog::Dialog;
-use crate::endpoint::{CallId, Transport};
+use crate::endpoint::Transport;
 use crate::msg::Request;
 use crate::transaction::TransactionKey;
 
@@ -258,12 +258,8 @@ impl CallTimers {
 /// One call, inbound or outbound.
 #[derive(Debug)]
 pub(crate) struct Call {
-    /// Our handle.
-    pub id: CallId,
     /// Where the call stands.
     pub state: CallState,
-    /// The SIP Call-ID.
-    pub sip_call_id: String,
     /// Our tag (From on outbound, To on inbound).
     pub local_tag: String,
     /// The peer's address: the trunk for outbound, the INVITE's response

@@ -141,6 +141,7 @@ pub enum Side {
 /// What the endpoint tells its driver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[allow(clippy::large_enum_variant)] // events are few per call; boxing buys nothing
 pub enum Event {
     /// A new INVITE arrived. Answer with [`Endpoint::ringing`],
     /// [`Endpoint::answer`], [`Endpoint::reject`] or [`Endpoint::hangup`];

@@ -318,12 +318,10 @@ impl Endpoint {
         self.calls.insert(
             id,
             Call {
-                id,
                 state: CallState::Incoming {
                     transaction: key,
                     invite: request,
                 },
-                sip_call_id,
                 local_tag,
                 peer,
                 transport,
@@ -567,9 +565,11 @@ pub(crate) fn reason_phrase(status: u16) -> &'static str {
         500 => "Server Internal Error",
         503 => "Service Unavailable",
         603 => "Decline",
-        300..=399 => "Redirection",
-        400..=499 => "Client Error",
-        500..=599 => "Server Error",
-        _ => "Global Failure",
+        _ => match status / 100 {
+            3 => "Redirection",
+            4 => "Client Error",
+            5 => "Server Error",
+            _ => "Global Failure",
+        },
     }
 }

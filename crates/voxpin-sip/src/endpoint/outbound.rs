@@ -59,7 +59,6 @@ impl Endpoint {
         self.calls.insert(
             id,
             Call {
-                id,
                 state: CallState::Calling {
                     invite: invite.clone(),
                     transaction,
@@ -67,7 +66,6 @@ impl Endpoint {
                     cancel: None,
                     credentials: call.credentials,
                 },
-                sip_call_id,
                 local_tag,
                 peer: call.destination,
                 transport: call.transport,

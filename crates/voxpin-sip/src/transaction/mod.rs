@@ -9,12 +9,14 @@
 
 mod client_invite;
 mod client_non_invite;
+mod key;
 mod server_invite;
 mod server_non_invite;
 pub mod timer;
 
-pub use client_invite::{ClientInvite, ClientInviteState};
+pub use client_invite::{ack_for_non_2xx, ClientInvite, ClientInviteState};
 pub use client_non_invite::{ClientNonInvite, ClientNonInviteState};
+pub use key::{TransactionKey, BRANCH_MAGIC_COOKIE};
 pub use server_invite::{ServerInvite, ServerInviteInput, ServerInviteState, TRYING_DELAY};
 pub use server_non_invite::{ServerNonInvite, ServerNonInviteState};
 pub use timer::{Timer, TimerConfig, TimerTable, T1, T2, T4};

@@ -130,10 +130,14 @@ impl ServerInvite {
     /// transaction.
     pub fn handle_request(&mut self, now: Instant, is_ack: bool) -> ServerInviteInput {
         match (&mut self.state, is_ack) {
-            (ServerInviteState::Proceeding { provisional, .. }, false) => {
-                if let Some(response) = provisional {
-                    self.outputs.push_back(Output::Transmit(response.clone()));
-                }
+            (
+                ServerInviteState::Proceeding {
+                    provisional: Some(response),
+                    ..
+                },
+                false,
+            ) => {
+                self.outputs.push_back(Output::Transmit(response.clone()));
             }
             (ServerInviteState::Completed { response, .. }, false) => {
                 self.outputs.push_back(Output::Transmit(response.clone()));

@@ -209,7 +209,7 @@ mod tests {
 
     #[test]
     fn table_pops_earliest_first_and_disarms() {
-        let start = Instant::now();
+        let start = crate::transaction::test_support::start();
         let mut table = TimerTable::new();
         table.set(Timer::B, start + Duration::from_secs(32));
         table.set(Timer::A, start + Duration::from_millis(500));
