@@ -13,6 +13,8 @@ mod outbound;
 mod plumbing;
 mod registration;
 
+use inbound::reply_address;
+
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -361,7 +363,7 @@ impl Endpoint {
             Ok(crate::msg::Datagram::Message(crate::msg::Message::Response(response))) => {
                 self.handle_response(now, response)
             }
-            Err(_) => self.answer_unparseable(transport, source, bytes),
+            Err(error) => self.answer_unparseable(transport, source, bytes, &error),
         }
     }
 

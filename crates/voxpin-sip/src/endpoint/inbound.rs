@@ -503,7 +503,7 @@ fn in_dialog_tag_present(request: &Request) -> bool {
 /// Where responses to a request go (RFC 3261 section 18.2.2, RFC 3581): over
 /// TCP back on the connection; over UDP to the source address when the Via
 /// asks for `rport`, else to the source IP at the Via's sent-by port.
-fn reply_address(transport: Transport, source: SocketAddr, via: &Via) -> SocketAddr {
+pub(super) fn reply_address(transport: Transport, source: SocketAddr, via: &Via) -> SocketAddr {
     match transport {
         Transport::Tcp => source,
         Transport::Udp => {

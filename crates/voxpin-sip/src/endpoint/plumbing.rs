@@ -305,26 +305,29 @@ impl Endpoint {
         });
     }
 
-    /// A datagram that failed the strict parse: answer 400 from the salvaged
+    /// A datagram that failed the strict parse with `error`: answer it
+    /// statelessly (400, or 505 for a foreign version) from the salvaged
     /// headers when it was a request, drop it otherwise.
     pub(super) fn answer_unparseable(
         &mut self,
         transport: Transport,
         source: SocketAddr,
         bytes: &[u8],
+        error: &crate::msg::ParseError,
     ) {
-        let looks_like_request = !bytes.starts_with(b"SIP/");
-        if !looks_like_request {
+        let Some(salvage) = crate::msg::salvage(bytes) else {
             return;
-        }
-        if let Some(salvage) = crate::msg::salvage(bytes) {
-            let response = salvage.response(400, "Bad Request");
-            self.transmits.push_back(Transmit {
-                transport,
-                destination: source,
-                payload: response.to_bytes(),
-            });
-        }
+        };
+        let reply_to = match salvage.top_via() {
+            Some(via) => super::reply_address(transport, source, &via),
+            None => source,
+        };
+        let response = salvage.response(error.response_status(), error.response_reason());
+        self.transmits.push_back(Transmit {
+            transport,
+            destination: reply_to,
+            payload: response.to_bytes(),
+        });
     }
 
     // ---- calls ---------------------------------------------------------------
