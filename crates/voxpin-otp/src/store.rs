@@ -182,10 +182,12 @@ pub enum VerifyError {
     /// No OTP has this id (or it was forgotten after retention).
     #[error("no such OTP")]
     NotFound,
-    /// The OTP can no longer be verified.
+    /// The OTP can no longer be verified: it is final, expired, or out of
+    /// attempts.
     #[error("the OTP is {status} and can no longer be verified")]
     Closed {
-        /// Its (final) status.
+        /// Why: its final status, or `expired` for a reusable OTP that
+        /// outlived its time to live (its status stays `verified`).
         status: Status,
     },
     /// Verified too soon after the previous attempt.
