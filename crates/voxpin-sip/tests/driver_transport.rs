@@ -56,9 +56,13 @@ async fn udp_datagrams_pass_unchanged() {
     let mut b = transport(false, TransportConfig::default()).await;
     let to_b = b.udp_local_addr().expect("bound");
     let payload = message("hello");
-    a.send(Transmit { transport: Transport::Udp, destination: to_b, payload: payload.clone() })
-        .await
-        .expect("send");
+    a.send(Transmit {
+        transport: Transport::Udp,
+        destination: to_b,
+        payload: payload.clone(),
+    })
+    .await
+    .expect("send");
     let (kind, source, bytes) = recv(&mut b).await;
     assert_eq!(kind, Transport::Udp);
     assert_eq!(source, a.udp_local_addr().expect("bound"));
@@ -81,16 +85,27 @@ async fn tcp_stream_is_framed_and_replies_reuse_the_connection() {
     assert_eq!((kind, bytes), (Transport::Tcp, one));
     assert_eq!(source, peer.local_addr().expect("bound"));
     assert_eq!(recv(&mut b).await.2, two);
-    peer.write_all(&three[10..three.len() - 2]).await.expect("write");
-    peer.write_all(&three[three.len() - 2..]).await.expect("write");
+    peer.write_all(&three[10..three.len() - 2])
+        .await
+        .expect("write");
+    peer.write_all(&three[three.len() - 2..])
+        .await
+        .expect("write");
     assert_eq!(recv(&mut b).await.2, three);
 
     let reply = message("reply");
-    b.send(Transmit { transport: Transport::Tcp, destination: source, payload: reply.clone() })
-        .await
-        .expect("send on the inbound connection");
+    b.send(Transmit {
+        transport: Transport::Tcp,
+        destination: source,
+        payload: reply.clone(),
+    })
+    .await
+    .expect("send on the inbound connection");
     let mut got = vec![0; reply.len()];
-    timeout(WAIT, peer.read_exact(&mut got)).await.expect("reply in time").expect("read");
+    timeout(WAIT, peer.read_exact(&mut got))
+        .await
+        .expect("reply in time")
+        .expect("read");
     assert_eq!(got, reply);
     assert_eq!(b.tcp_connections(), 1);
 }
@@ -101,9 +116,13 @@ async fn outbound_tcp_connections_are_reused_per_address() {
     let mut b = transport(true, TransportConfig::default()).await;
     let listen = b.tcp_local_addr().expect("listening");
     for body in ["first", "second", "third"] {
-        a.send(Transmit { transport: Transport::Tcp, destination: listen, payload: message(body) })
-            .await
-            .expect("queued");
+        a.send(Transmit {
+            transport: Transport::Tcp,
+            destination: listen,
+            payload: message(body),
+        })
+        .await
+        .expect("queued");
     }
     let mut sources = Vec::new();
     for body in ["first", "second", "third"] {
@@ -111,7 +130,10 @@ async fn outbound_tcp_connections_are_reused_per_address() {
         assert_eq!((kind, bytes), (Transport::Tcp, message(body)), "in order");
         sources.push(source);
     }
-    assert!(sources.iter().all(|s| *s == sources[0]), "one connection: {sources:?}");
+    assert!(
+        sources.iter().all(|s| *s == sources[0]),
+        "one connection: {sources:?}"
+    );
     assert_eq!(a.tcp_connections(), 1);
     assert_eq!(b.tcp_connections(), 1);
 }
@@ -119,24 +141,39 @@ async fn outbound_tcp_connections_are_reused_per_address() {
 #[tokio::test]
 async fn oversized_tcp_message_closes_the_connection() {
     let mut b = transport(true, TransportConfig::default()).await;
-    let mut peer = TcpStream::connect(b.tcp_local_addr().expect("listening")).await.expect("connect");
-    let huge = format!("OPTIONS sip:a SIP/2.0\r\nContent-Length: {}\r\n\r\n", 70 * 1024);
+    let mut peer = TcpStream::connect(b.tcp_local_addr().expect("listening"))
+        .await
+        .expect("connect");
+    let huge = format!(
+        "OPTIONS sip:a SIP/2.0\r\nContent-Length: {}\r\n\r\n",
+        70 * 1024
+    );
     peer.write_all(huge.as_bytes()).await.expect("write");
     assert!(read_until_closed(&mut peer).await.is_empty());
     // Nothing was delivered; a fresh, well-behaved peer still gets through.
-    let mut good = TcpStream::connect(b.tcp_local_addr().expect("listening")).await.expect("connect");
+    let mut good = TcpStream::connect(b.tcp_local_addr().expect("listening"))
+        .await
+        .expect("connect");
     good.write_all(&message("ok")).await.expect("write");
     assert_eq!(recv(&mut b).await.2, message("ok"));
 }
 
 #[tokio::test]
 async fn idle_tcp_connections_are_closed() {
-    let config = TransportConfig { idle_timeout: Duration::from_millis(100), ..Default::default() };
+    let config = TransportConfig {
+        idle_timeout: Duration::from_millis(100),
+        ..Default::default()
+    };
     let mut b = transport(true, config).await;
-    let mut peer = TcpStream::connect(b.tcp_local_addr().expect("listening")).await.expect("connect");
+    let mut peer = TcpStream::connect(b.tcp_local_addr().expect("listening"))
+        .await
+        .expect("connect");
     peer.write_all(&message("once")).await.expect("write");
     assert_eq!(recv(&mut b).await.2, message("once"));
-    assert!(read_until_closed(&mut peer).await.is_empty(), "closed after idling");
+    assert!(
+        read_until_closed(&mut peer).await.is_empty(),
+        "closed after idling"
+    );
 }
 
 #[tokio::test]
@@ -144,7 +181,11 @@ async fn messages_over_the_cap_are_not_sent() {
     let a = transport(false, TransportConfig::default()).await;
     let payload = vec![b'x'; 64 * 1024 + 1];
     let err = a
-        .send(Transmit { transport: Transport::Udp, destination: loopback(), payload })
+        .send(Transmit {
+            transport: Transport::Udp,
+            destination: loopback(),
+            payload,
+        })
         .await
         .expect_err("refused");
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
