@@ -2,7 +2,7 @@
 //! error response each failure calls for.
 
 use super::values::split_list;
-use super::{HeaderName, Method, Request, Response, Scheme};
+use super::{HeaderName, Method, ParseError, Request, Response, Scheme};
 
 /// What this UAS supports, used to decide 405/501, 420, 415 and the Allow / Accept /
 /// Unsupported headers of the rejections.
@@ -100,11 +100,20 @@ impl Rejection {
     }
 }
 
-/// Checks a parsed request as a UAS must before processing it, in RFC 3261 §8.2 order:
-/// malformed essentials → 400; unknown method → 501, known but unsupported → 405 (both with
-/// Allow); Request-URI scheme other than sip/sips/tel → 416; unknown `Require` → 420 with
-/// Unsupported; body of an unknown Content-Type or encoding → 415 with Accept. (A foreign SIP
-/// version never parses: see [`super::ParseError::response_status`].)
+/// Checks a parsed request as a UAS must before processing it (RFC 3261 §8.2, RFC 4475 §3),
+/// in this order:
+///
+/// 1. malformed essentials (Via, From, To, Call-ID, CSeq, Max-Forwards, Contact), repeated
+///    single-value headers, headers in the Request-URI, an empty `z9hG4bK` branch → 400;
+/// 2. unknown method → 501, known but not handled → 405, both with `Allow`;
+/// 3. CSeq method different from the request method → 400;
+/// 4. Request-URI scheme other than sip/sips/tel → 416;
+/// 5. REGISTER whose To is not a sip/sips URI → 400;
+/// 6. unknown `Require` option tags (not for ACK or CANCEL) → 420 with `Unsupported`;
+/// 7. a body of an unknown Content-Type or encoding → 415 with `Accept`;
+/// 8. an INVITE whose `Accept` excludes `application/sdp` → 406.
+///
+/// A foreign SIP version never parses: see [`super::ParseError::response_status`].
 pub fn check_request(req: &Request, caps: &UasCapabilities) -> Result<(), Rejection> {
     check_syntax(req).map_err(|reason| Rejection::new(400, reason))?;
     if !caps.methods.contains(&req.method) {
@@ -114,8 +123,17 @@ pub fn check_request(req: &Request, caps: &UasCapabilities) -> Result<(), Reject
         };
         return Err(Rejection::new(status, reason).with(HeaderName::Allow, caps.allow()));
     }
+    if req.headers.cseq().map(|c| c.method) != Ok(req.method.clone()) {
+        return Err(Rejection::new(400, "CSeq Method Mismatch"));
+    }
     if !matches!(req.uri.scheme, Scheme::Sip | Scheme::Sips | Scheme::Tel) {
         return Err(Rejection::new(416, "Unsupported URI Scheme"));
+    }
+    if req.method == Method::Register {
+        let to_scheme = req.headers.to().map(|to| to.uri.scheme);
+        if !matches!(to_scheme, Ok(Scheme::Sip | Scheme::Sips)) {
+            return Err(Rejection::new(400, "To Is Not A SIP URI"));
+        }
     }
     if !matches!(req.method, Method::Ack | Method::Cancel) {
         let unsupported: Vec<&str> = req
@@ -129,17 +147,10 @@ pub fn check_request(req: &Request, caps: &UasCapabilities) -> Result<(), Reject
         }
     }
     if !req.body.is_empty() {
-        let media_type = req.headers.content_type().map(|ct| {
-            ct.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        });
-        let known = media_type.as_ref().is_some_and(|mt| {
+        let known = req.headers.content_type().is_some_and(|ct| {
             caps.content_types
                 .iter()
-                .any(|c| c.eq_ignore_ascii_case(mt))
+                .any(|c| c.eq_ignore_ascii_case(media_type(ct)))
         });
         if !known {
             return Err(Rejection::new(415, "Unsupported Media Type")
@@ -155,37 +166,64 @@ pub fn check_request(req: &Request, caps: &UasCapabilities) -> Result<(), Reject
                 .with(HeaderName::new("Accept-Encoding"), "identity".to_owned()));
         }
     }
+    if req.method == Method::Invite && req.headers.get(&HeaderName::Accept).is_some() {
+        let sdp_ok = req.headers.list(&HeaderName::Accept).any(|range| {
+            let range = media_type(range);
+            ["application/sdp", "application/*", "*/*"]
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(range))
+        });
+        if !sdp_ok {
+            return Err(Rejection::new(406, "Not Acceptable"));
+        }
+    }
     Ok(())
 }
 
-/// The 400 checks: essential headers present and well-formed, single-valued headers not
-/// repeated, CSeq method equal to the request method.
+/// Checks a parsed response before it is matched to a transaction: its Via, From, To, Call-ID
+/// and CSeq must be well-formed. A response that fails is dropped (RFC 4475 §3.1.2.5).
+pub fn check_response(resp: &Response) -> Result<(), ParseError> {
+    let h = &resp.headers;
+    h.vias()?;
+    h.from()?;
+    h.to()?;
+    h.call_id()?;
+    h.cseq()?;
+    Ok(())
+}
+
+/// The media type of a Content-Type or Accept element, without parameters.
+fn media_type(value: &str) -> &str {
+    value.split(';').next().unwrap_or_default().trim()
+}
+
+/// The 400 checks that do not depend on capabilities.
 fn check_syntax(req: &Request) -> Result<(), &'static str> {
     let h = &req.headers;
     let mut seen: Vec<&HeaderName> = Vec::new();
     for (name, value) in h.iter() {
         if name.is_single_valued() {
-            if seen.contains(&name) {
+            if seen.contains(&name) || split_list(value).len() > 1 && *name != HeaderName::CallId {
                 return Err("Duplicate Single-Value Header");
             }
             seen.push(name);
         }
-        if value.chars().any(|c| c.is_control() && c != '\t') {
-            return Err("Control Character In Header");
-        }
     }
-    h.vias().map_err(|_| "Malformed Via")?;
+    if !req.uri.headers.is_empty() {
+        return Err("Headers In Request-URI");
+    }
+    let vias = h.vias().map_err(|_| "Malformed Via")?;
+    if vias.first().and_then(|v| v.branch()) == Some("z9hG4bK") {
+        return Err("Empty Branch");
+    }
     h.from().map_err(|_| "Malformed From")?;
     h.to().map_err(|_| "Malformed To")?;
     h.call_id().map_err(|_| "Malformed Call-ID")?;
-    let cseq = h.cseq().map_err(|_| "Malformed CSeq")?;
-    if cseq.method != req.method {
-        return Err("CSeq Method Mismatch");
-    }
+    h.cseq().map_err(|_| "Malformed CSeq")?;
     if let Some(Err(_)) = h.max_forwards() {
         return Err("Malformed Max-Forwards");
     }
-    for contact in h.all(&HeaderName::Contact).flat_map(split_list) {
+    for contact in h.list(&HeaderName::Contact) {
         if contact != "*" && super::NameAddr::parse(contact).is_err() {
             return Err("Malformed Contact");
         }

@@ -342,17 +342,13 @@ impl Headers {
         self.list(&HeaderName::Contact).next().map(NameAddr::parse)
     }
 
-    /// Max-Forwards (0..=255), if present.
+    /// Max-Forwards (0..=255, leading zeros allowed), if present.
     pub fn max_forwards(&self) -> Option<Result<u32, ParseError>> {
-        let invalid = ParseError::HeaderValue {
-            header: "Max-Forwards",
-            reason: "not 0..=255",
-        };
         self.get(&HeaderName::MaxForwards).map(|v| {
-            if v.is_empty() || v.len() > 3 || !v.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(invalid.clone());
-            }
-            v.parse::<u32>().ok().filter(|n| *n <= 255).ok_or(invalid)
+            parse_decimal(v, 255).ok_or(ParseError::HeaderValue {
+                header: "Max-Forwards",
+                reason: "not 0..=255",
+            })
         })
     }
 
@@ -360,6 +356,23 @@ impl Headers {
     pub fn content_type(&self) -> Option<&str> {
         self.get(&HeaderName::ContentType)
     }
+}
+
+/// Parses a decimal number (leading zeros allowed) no larger than `max`.
+pub(crate) fn parse_decimal(text: &str, max: u32) -> Option<u32> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let significant = text.trim_start_matches('0');
+    if significant.len() > 10 {
+        return None;
+    }
+    let value = if significant.is_empty() {
+        0
+    } else {
+        significant.parse::<u64>().ok()?
+    };
+    u32::try_from(value).ok().filter(|v| *v <= max)
 }
 
 impl<'a> IntoIterator for &'a Headers {
@@ -431,6 +444,8 @@ mod tests {
         assert_eq!(h.cseq().unwrap().seq, 7);
         assert_eq!(h.max_forwards(), Some(Ok(70)));
         assert!(h.contact().is_none());
+        h.set(HeaderName::MaxForwards, "0068");
+        assert_eq!(h.max_forwards(), Some(Ok(68)));
         h.set(HeaderName::MaxForwards, "300");
         assert!(matches!(h.max_forwards(), Some(Err(_))));
         h.set(HeaderName::CallId, "");

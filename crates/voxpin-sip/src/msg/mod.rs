@@ -40,7 +40,7 @@ mod salvage;
 mod uri;
 mod values;
 
-pub use check::{check_request, Rejection, UasCapabilities};
+pub use check::{check_request, check_response, Rejection, UasCapabilities};
 pub use error::ParseError;
 pub use framing::StreamFramer;
 pub use header::{HeaderName, Headers};

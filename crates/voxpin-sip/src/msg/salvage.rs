@@ -53,7 +53,7 @@ pub fn salvage(bytes: &[u8]) -> Option<Salvage> {
         .flat_map(|(_, v)| split_list(v))
         .map(str::to_owned)
         .collect();
-    Via::parse(vias.first()?).ok()?;
+    Via::parse_with(vias.first()?, false).ok()?;
     let cseq = first(HeaderName::CSeq)?;
     let cseq_method = cseq.split(is_lws).nth(1).unwrap_or_default();
     if method == "ACK" || cseq_method == "ACK" {
@@ -75,9 +75,12 @@ impl Salvage {
         &self.method
     }
 
-    /// The topmost Via (it parsed when this salvage was made).
+    /// The topmost Via (it parsed, perhaps with a foreign SIP version, when this salvage was
+    /// made).
     pub fn top_via(&self) -> Option<Via> {
-        self.vias.first().and_then(|v| Via::parse(v).ok())
+        self.vias
+            .first()
+            .and_then(|v| Via::parse_with(v, false).ok())
     }
 
     /// The Call-ID as received.

@@ -63,7 +63,12 @@ impl NameAddr {
             let end = rest
                 .find(|c: char| c == ';' || is_lws(c))
                 .unwrap_or(rest.len());
-            (Uri::parse(&rest[..end])?, &rest[end..])
+            let uri = Uri::parse(&rest[..end])?;
+            if !uri.headers.is_empty() {
+                // RFC 3261 §20: a URI with headers must be in name-addr form (inside <>).
+                return Err(ParseError::Address("URI with headers outside <>"));
+            }
+            (uri, &rest[end..])
         };
         let params = parse_params(rest).map_err(ParseError::Address)?;
         Ok(NameAddr {
@@ -125,10 +130,16 @@ pub struct Via {
 impl Via {
     /// Parses one Via entry (not a comma-separated list: use [`super::Headers::vias`]).
     pub fn parse(text: &str) -> Result<Via, ParseError> {
+        Via::parse_with(text, true)
+    }
+
+    /// Parses a Via; with `strict_version` false any `SIP/x.y` protocol is accepted (for
+    /// answering a request of a foreign version with 505).
+    pub(crate) fn parse_with(text: &str, strict_version: bool) -> Result<Via, ParseError> {
         let text = text.trim_matches(is_lws);
         let (name, rest) = split_slash(text).ok_or(ParseError::Via("no protocol"))?;
         let (version, rest) = split_slash(rest).ok_or(ParseError::Via("no transport"))?;
-        if !name.eq_ignore_ascii_case("SIP") || version != "2.0" {
+        if !name.eq_ignore_ascii_case("SIP") || strict_version && version != "2.0" {
             return Err(ParseError::Via("protocol is not SIP/2.0"));
         }
         let end = rest.find(|c: char| !is_token_char(c)).unwrap_or(rest.len());
@@ -205,12 +216,8 @@ impl CSeq {
         let (number, method) = text
             .split_once(is_lws)
             .ok_or(ParseError::CSeq("no method"))?;
-        if number.is_empty() || number.len() > 10 || !number.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ParseError::CSeq("sequence number is not a 32-bit number"));
-        }
-        let seq = number
-            .parse::<u32>()
-            .map_err(|_| ParseError::CSeq("sequence number too large"))?;
+        let seq = super::header::parse_decimal(number, u32::MAX)
+            .ok_or(ParseError::CSeq("sequence number is not a 32-bit number"))?;
         let method = Method::parse(method.trim_start_matches(is_lws))
             .map_err(|_| ParseError::CSeq("bad method"))?;
         Ok(CSeq { seq, method })
@@ -368,6 +375,8 @@ mod tests {
         assert!(NameAddr::parse("<sip:a@example.com").is_err());
         assert!(NameAddr::parse("Bad \"Name <sip:a@example.com>").is_err());
         assert!(NameAddr::parse("").is_err());
+        assert!(NameAddr::parse("sip:a@example.com?Route=%3Csip:b%3E").is_err());
+        assert!(NameAddr::parse("<sip:a@example.com?Route=%3Csip:b%3E>").is_ok());
     }
 
     #[test]
@@ -410,6 +419,9 @@ mod tests {
         );
         assert!(CSeq::parse("36893488147419103232 INVITE").is_err());
         assert!(CSeq::parse("-1 INVITE").is_err());
+        assert_eq!(CSeq::parse("0009 INVITE").unwrap().seq, 9);
+        assert_eq!(CSeq::parse("4294967295 ACK").unwrap().seq, u32::MAX);
+        assert!(CSeq::parse("4294967296 ACK").is_err());
         assert!(CSeq::parse("1").is_err());
     }
 
