@@ -182,7 +182,14 @@ impl Dialog {
         headers.push(HeaderName::From, self.local.to_string());
         headers.push(HeaderName::To, self.remote.to_string());
         headers.push(HeaderName::CallId, self.id.call_id.clone());
-        headers.push(HeaderName::CSeq, CSeq { seq, method: method.clone() }.to_string());
+        headers.push(
+            HeaderName::CSeq,
+            CSeq {
+                seq,
+                method: method.clone(),
+            }
+            .to_string(),
+        );
         Request {
             method,
             uri,

@@ -316,7 +316,11 @@ const ALLOWED: [Method; 6] = [
 ];
 
 /// The body types we accept (Accept header, `check_request`).
-const ACCEPTED: [&str; 3] = ["application/sdp", "application/dtmf-relay", "application/dtmf"];
+const ACCEPTED: [&str; 3] = [
+    "application/sdp",
+    "application/dtmf-relay",
+    "application/dtmf",
+];
 
 impl Endpoint {
     /// Creates an endpoint. `rng` supplies Call-IDs, tags, branches and

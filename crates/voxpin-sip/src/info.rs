@@ -118,7 +118,12 @@ mod tests {
         assert_eq!(parse(DTMF_RELAY, b"Signal=*\r\n").unwrap().digit, '*');
         assert_eq!(parse(DTMF_RELAY, b"Signal=11\n").unwrap().digit, '#');
         assert_eq!(parse(DTMF_RELAY, b"signal = a\n").unwrap().digit, 'A');
-        assert_eq!(parse("application/dtmf; charset=x", b"#\r\n").unwrap().digit, '#');
+        assert_eq!(
+            parse("application/dtmf; charset=x", b"#\r\n")
+                .unwrap()
+                .digit,
+            '#'
+        );
     }
 
     #[test]

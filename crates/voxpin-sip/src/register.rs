@@ -195,7 +195,10 @@ impl RegisterClient {
             let (challenge, answer) = if status == 401 {
                 (HeaderName::WwwAuthenticate, HeaderName::Authorization)
             } else {
-                (HeaderName::ProxyAuthenticate, HeaderName::ProxyAuthorization)
+                (
+                    HeaderName::ProxyAuthenticate,
+                    HeaderName::ProxyAuthorization,
+                )
             };
             let parsed = response
                 .headers
@@ -266,8 +269,17 @@ mod tests {
 
     #[test]
     fn refreshes_before_expiry() {
-        assert_eq!(refresh_delay(Duration::from_secs(3600)), Duration::from_secs(3540));
-        assert_eq!(refresh_delay(Duration::from_secs(60)), Duration::from_secs(30));
-        assert_eq!(refresh_delay(Duration::from_secs(100)), Duration::from_secs(50));
+        assert_eq!(
+            refresh_delay(Duration::from_secs(3600)),
+            Duration::from_secs(3540)
+        );
+        assert_eq!(
+            refresh_delay(Duration::from_secs(60)),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            refresh_delay(Duration::from_secs(100)),
+            Duration::from_secs(50)
+        );
     }
 }

@@ -18,10 +18,9 @@ fn establish(pair: &mut Pair) -> (voxpin_sip::CallId, voxpin_sip::CallId) {
     assert!(pair.run_until(Duration::from_secs(1), |p| p.b.incoming().is_some()));
     let inbound = pair.b.incoming().unwrap();
     pair.b.endpoint.ringing(pair.now, inbound);
-    assert!(pair.run_until(Duration::from_secs(1), |p| p.a.saw(|e| matches!(
-        e,
-        Event::Provisional { status: 180, .. }
-    ))));
+    assert!(pair.run_until(Duration::from_secs(1), |p| p
+        .a
+        .saw(|e| matches!(e, Event::Provisional { status: 180, .. }))));
     pair.b
         .endpoint
         .answer(pair.now, inbound, Bytes::from_static(ANSWER));
@@ -90,7 +89,10 @@ fn callee_hangs_up_with_bye() {
     ));
     assert!(matches!(
         pair.b.ended(inbound),
-        Some(Event::Ended { by: Side::Local, .. })
+        Some(Event::Ended {
+            by: Side::Local,
+            ..
+        })
     ));
 }
 

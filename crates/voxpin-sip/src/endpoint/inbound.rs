@@ -186,9 +186,13 @@ impl Endpoint {
             return;
         }
 
-        let dialog_call = DialogId::for_incoming_request(&request)
-            .and_then(|id| self.dialogs.get(&id).copied());
-        let in_dialog = request.headers.to().ok().and_then(|t| t.tag().map(str::to_owned));
+        let dialog_call =
+            DialogId::for_incoming_request(&request).and_then(|id| self.dialogs.get(&id).copied());
+        let in_dialog = request
+            .headers
+            .to()
+            .ok()
+            .and_then(|t| t.tag().map(str::to_owned));
         self.start_server(now, &key, request.clone(), reply_to, transport, dialog_call);
         let tag = match in_dialog {
             Some(tag) => tag,
@@ -402,8 +406,8 @@ impl Endpoint {
             }
             return;
         }
-        let call = DialogId::for_incoming_request(request)
-            .and_then(|id| self.dialogs.get(&id).copied());
+        let call =
+            DialogId::for_incoming_request(request).and_then(|id| self.dialogs.get(&id).copied());
         if let Some(call) = call {
             self.ack_received(now, call);
         }
@@ -528,9 +532,13 @@ fn annotate_top_via(request: &mut Request, source: SocketAddr) {
     };
     let source_ip = source.ip().to_string();
     let host = top.host.trim_start_matches('[').trim_end_matches(']');
-    let wants_rport = top.params.iter().any(|p| p.name.eq_ignore_ascii_case("rport"));
+    let wants_rport = top
+        .params
+        .iter()
+        .any(|p| p.name.eq_ignore_ascii_case("rport"));
     if host != source_ip || wants_rport {
-        top.params.retain(|p| !p.name.eq_ignore_ascii_case("received"));
+        top.params
+            .retain(|p| !p.name.eq_ignore_ascii_case("received"));
         top.params.push(Param {
             name: "received".to_owned(),
             value: Some(source_ip),

@@ -264,7 +264,10 @@ impl Endpoint {
         let (challenge_header, answer_header) = if response.status == 401 {
             (HeaderName::WwwAuthenticate, HeaderName::Authorization)
         } else {
-            (HeaderName::ProxyAuthenticate, HeaderName::ProxyAuthorization)
+            (
+                HeaderName::ProxyAuthenticate,
+                HeaderName::ProxyAuthorization,
+            )
         };
         let Some(challenge) = response
             .headers
@@ -300,7 +303,12 @@ impl Endpoint {
             return false;
         };
         let mut retry = invite.clone();
-        let seq = retry.headers.cseq().map(|c| c.seq).unwrap_or(1).wrapping_add(1);
+        let seq = retry
+            .headers
+            .cseq()
+            .map(|c| c.seq)
+            .unwrap_or(1)
+            .wrapping_add(1);
         retry.headers.set(HeaderName::Via, via);
         retry.headers.set(
             HeaderName::CSeq,

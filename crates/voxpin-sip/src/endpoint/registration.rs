@@ -149,7 +149,8 @@ impl Endpoint {
         if client.timer != client.scheduled {
             client.scheduled = client.timer;
             if let Some(at) = client.timer {
-                self.timers.push(Reverse((at, TimerOwner::Registration(id))));
+                self.timers
+                    .push(Reverse((at, TimerOwner::Registration(id))));
             }
         }
     }

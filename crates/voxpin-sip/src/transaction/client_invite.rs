@@ -228,7 +228,8 @@ impl ClientInvite {
                     let next = interval.saturating_mul(2);
                     self.state = ClientInviteState::Calling { interval: next };
                     self.timers.set(Timer::A, now + next);
-                    self.outputs.push_back(Output::Transmit(self.request.clone()));
+                    self.outputs
+                        .push_back(Output::Transmit(self.request.clone()));
                 }
                 (Timer::B, ClientInviteState::Calling { .. }) => {
                     self.outputs.push_back(Output::TimedOut);
@@ -302,7 +303,10 @@ mod tests {
     #[test]
     fn provisional_stops_retransmission_and_timer_b() {
         let (t0, mut tx) = fresh(false);
-        assert_eq!(tx.handle_response(t0, 180, ack), Delivery::ToTransactionUser);
+        assert_eq!(
+            tx.handle_response(t0, 180, ack),
+            Delivery::ToTransactionUser
+        );
         assert_eq!(tx.state(), &ClientInviteState::Proceeding);
         assert_eq!(tx.poll_timeout(), None);
     }
@@ -346,9 +350,15 @@ mod tests {
     #[test]
     fn accepted_passes_2xx_retransmissions_up_until_timer_m() {
         let (t0, mut tx) = fresh(false);
-        assert_eq!(tx.handle_response(t0, 200, ack), Delivery::ToTransactionUser);
+        assert_eq!(
+            tx.handle_response(t0, 200, ack),
+            Delivery::ToTransactionUser
+        );
         assert_eq!(tx.state(), &ClientInviteState::Accepted);
-        assert_eq!(tx.handle_response(t0, 200, ack), Delivery::ToTransactionUser);
+        assert_eq!(
+            tx.handle_response(t0, 200, ack),
+            Delivery::ToTransactionUser
+        );
         assert_eq!(tx.handle_response(t0, 180, ack), Delivery::Absorbed);
         assert_eq!(tx.poll_timeout(), Some(t0 + Duration::from_secs(32)));
         tx.handle_timeout(t0 + Duration::from_secs(32));

@@ -156,11 +156,13 @@ impl ClientNonInvite {
                     let next = self.config.backoff_capped(interval);
                     self.state = ClientNonInviteState::Trying { interval: next };
                     self.timers.set(Timer::E, now + next);
-                    self.outputs.push_back(Output::Transmit(self.request.clone()));
+                    self.outputs
+                        .push_back(Output::Transmit(self.request.clone()));
                 }
                 (Timer::E, ClientNonInviteState::Proceeding) => {
                     self.timers.set(Timer::E, now + self.config.t2);
-                    self.outputs.push_back(Output::Transmit(self.request.clone()));
+                    self.outputs
+                        .push_back(Output::Transmit(self.request.clone()));
                 }
                 (Timer::F, ClientNonInviteState::Trying { .. })
                 | (Timer::F, ClientNonInviteState::Proceeding) => {

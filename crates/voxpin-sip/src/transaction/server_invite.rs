@@ -209,7 +209,8 @@ impl ServerInvite {
                 *trying_at = None;
                 if provisional.is_none() {
                     *provisional = Some(self.trying.clone());
-                    self.outputs.push_back(Output::Transmit(self.trying.clone()));
+                    self.outputs
+                        .push_back(Output::Transmit(self.trying.clone()));
                 }
             }
         }

@@ -213,7 +213,10 @@ mod tests {
         let mut table = TimerTable::new();
         table.set(Timer::B, start + Duration::from_secs(32));
         table.set(Timer::A, start + Duration::from_millis(500));
-        assert_eq!(table.next_deadline(), Some(start + Duration::from_millis(500)));
+        assert_eq!(
+            table.next_deadline(),
+            Some(start + Duration::from_millis(500))
+        );
         assert_eq!(table.pop_expired(start), None);
         let late = start + Duration::from_secs(40);
         assert_eq!(table.pop_expired(late), Some(Timer::A));

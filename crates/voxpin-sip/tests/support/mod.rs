@@ -167,7 +167,10 @@ pub struct SeedGuard(pub u64);
 impl Drop for SeedGuard {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("simulated network seed = {} (replay with this seed)", self.0);
+            eprintln!(
+                "simulated network seed = {} (replay with this seed)",
+                self.0
+            );
         }
     }
 }
@@ -246,9 +249,7 @@ impl Pair {
 
     /// Moves every queued transmit and event out of both endpoints.
     pub fn flush(&mut self) {
-        for (peer, net) in [(&mut self.a, &mut self.net)] {
-            drain(peer, net, self.now);
-        }
+        drain(&mut self.a, &mut self.net, self.now);
         drain(&mut self.b, &mut self.net, self.now);
     }
 
