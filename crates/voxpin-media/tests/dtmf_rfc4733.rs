@@ -150,7 +150,7 @@ fn baresip_pattern_audio_interleaved_distinct_end_sequence_numbers() {
     let ssrc = 0xBA5E;
     let mut seq = 40_000u16;
     let mut audio_ts = 0u32;
-    let mut next = |seq: &mut u16| {
+    let next = |seq: &mut u16| {
         let s = *seq;
         *seq = seq.wrapping_add(1);
         s
