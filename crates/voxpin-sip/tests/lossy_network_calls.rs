@@ -21,8 +21,7 @@ fn one_call(seed: u64, net: NetConfig, caller_hangs_up: bool) {
     );
     let inbound = pair.b.incoming().unwrap();
     assert_eq!(
-        pair.b
-            .count(|e| matches!(e, Event::IncomingCall { .. })),
+        pair.b.count(|e| matches!(e, Event::IncomingCall { .. })),
         1,
         "duplicates and retransmissions are absorbed"
     );
@@ -60,11 +59,19 @@ fn one_call(seed: u64, net: NetConfig, caller_hangs_up: bool) {
     };
     assert!(matches!(
         local.ended(hanger),
-        Some(Event::Ended { cause: HangupCause::NormalClearing, by: Side::Local, .. })
+        Some(Event::Ended {
+            cause: HangupCause::NormalClearing,
+            by: Side::Local,
+            ..
+        })
     ));
     assert!(matches!(
         remote.ended(other),
-        Some(Event::Ended { cause: HangupCause::NormalClearing, by: Side::Remote, .. })
+        Some(Event::Ended {
+            cause: HangupCause::NormalClearing,
+            by: Side::Remote,
+            ..
+        })
     ));
     for peer in [&pair.a, &pair.b] {
         assert_eq!(peer.count(|e| matches!(e, Event::Ended { .. })), 1);
