@@ -190,7 +190,7 @@ pub enum EndCause {
 }
 
 /// How many state changes one input may cause before the flow gives up (a guard).
-const MAX_HOPS: usize = 256;
+const MAX_HOPS: usize = 4096;
 
 /// The settings a running flow needs, copied from its dialplan.
 #[derive(Debug, Clone)]
