@@ -10,9 +10,15 @@ use voxpin_ivr::{
     Action, Dialplan, Flow, FlowContext, FlowEvent, PlayItem, PromptSet, RecordKind, ShownKey,
 };
 
+/// The instant simulated time starts from (any instant will do).
+#[allow(clippy::disallowed_methods)]
+fn origin() -> Instant {
+    Instant::now()
+}
+
 /// One step of a script.
 #[derive(Debug, Clone, Copy)]
-enum In {
+enum Ev {
     Answer,
     /// The media session finished the playlist.
     Done,
@@ -68,24 +74,24 @@ fn transcript(action: &Action) -> Option<String> {
     })
 }
 
-fn run(flow: &mut Flow, script: &[In]) -> Vec<String> {
-    let mut now = Instant::now();
+fn run(flow: &mut Flow, script: &[Ev]) -> Vec<String> {
+    let mut now = origin();
     let mut out = Vec::new();
     for (i, step) in script.iter().enumerate() {
         now += Duration::from_millis(100);
         match *step {
-            In::Answer => flow.handle_event(now, FlowEvent::Answered),
-            In::Done => flow.handle_event(now, FlowEvent::PlaybackFinished),
-            In::Key(k) => flow.handle_event(now, FlowEvent::Digit(k)),
-            In::HangUp => flow.handle_event(now, FlowEvent::HungUp),
-            In::Wait => {
+            Ev::Answer => flow.handle_event(now, FlowEvent::Answered),
+            Ev::Done => flow.handle_event(now, FlowEvent::PlaybackFinished),
+            Ev::Key(k) => flow.handle_event(now, FlowEvent::Digit(k)),
+            Ev::HangUp => flow.handle_event(now, FlowEvent::HungUp),
+            Ev::Wait => {
                 let at = flow
                     .poll_timeout()
                     .unwrap_or_else(|| panic!("step {i}: no timeout armed"));
                 now = now.max(at);
                 flow.handle_timeout(now);
             }
-            In::TimeoutIn(ms) => {
+            Ev::TimeoutIn(ms) => {
                 now -= Duration::from_millis(100);
                 let at = flow
                     .poll_timeout()
@@ -96,7 +102,7 @@ fn run(flow: &mut Flow, script: &[In]) -> Vec<String> {
                     "step {i}"
                 );
             }
-            In::Right => flow.handle_event(
+            Ev::Right => flow.handle_event(
                 now,
                 FlowEvent::VerifyResult {
                     valid: true,
@@ -104,7 +110,7 @@ fn run(flow: &mut Flow, script: &[In]) -> Vec<String> {
                     exhausted: false,
                 },
             ),
-            In::Wrong(left) => flow.handle_event(
+            Ev::Wrong(left) => flow.handle_event(
                 now,
                 FlowEvent::VerifyResult {
                     valid: false,
@@ -112,7 +118,7 @@ fn run(flow: &mut Flow, script: &[In]) -> Vec<String> {
                     exhausted: false,
                 },
             ),
-            In::Exhausted => flow.handle_event(
+            Ev::Exhausted => flow.handle_event(
                 now,
                 FlowEvent::VerifyResult {
                     valid: false,
@@ -155,10 +161,10 @@ fn flow(text: &str) -> Flow {
         code_length: plan.code_length(),
         attempts_remaining: plan.attempts(),
     };
-    Flow::new(Arc::new(plan), context, Instant::now())
+    Flow::new(Arc::new(plan), context, origin())
 }
 
-fn check(name: &str, text: &str, script: &[In], expected: &[&str]) {
+fn check(name: &str, text: &str, script: &[Ev], expected: &[&str]) {
     let mut f = flow(text);
     let got = run(&mut f, script);
     assert_eq!(got, expected, "case `{name}`");
@@ -176,11 +182,11 @@ fn check(name: &str, text: &str, script: &[In], expected: &[&str]) {
     }
 }
 
-use In::*;
+use Ev::*;
 
 #[test]
 fn read_flow_paths() {
-    let cases: &[(&str, &str, &[In], &[&str])] = &[
+    let cases: &[(&str, &str, &[Ev], &[&str])] = &[
         (
             "gate passed, code heard once, silence at the menu",
             READ,
@@ -393,10 +399,10 @@ const M: &str = "key@ask *masked*";
 #[test]
 fn input_flow_paths() {
     let six = [Key('1'), Key('2'), Key('3'), Key('4'), Key('5'), Key('6')];
-    let with = |head: &[In], tail: &[In]| -> Vec<In> {
+    let with = |head: &[Ev], tail: &[Ev]| -> Vec<Ev> {
         head.iter().chain(six.iter()).chain(tail).copied().collect()
     };
-    let cases: Vec<(&str, &str, Vec<In>, Vec<&str>)> = vec![
+    let cases: Vec<(&str, &str, Vec<Ev>, Vec<&str>)> = vec![
         (
             "right code",
             INPUT,
@@ -601,7 +607,7 @@ fn input_flow_paths() {
 
 #[test]
 fn invalid_request_plays_and_hangs_up() {
-    let mut f = Flow::invalid_request(Instant::now());
+    let mut f = Flow::invalid_request(origin());
     assert_eq!(f.poll_timeout(), None);
     let got = run(&mut f, &[Key('1'), Answer, Key('1'), Done, Done]);
     assert_eq!(
@@ -620,7 +626,7 @@ fn invalid_request_plays_and_hangs_up() {
 #[test]
 fn played_records_say_whether_the_playlist_completed() {
     let mut f = flow(READ);
-    let now = Instant::now();
+    let now = origin();
     f.handle_event(now, FlowEvent::Answered);
     f.handle_event(now, FlowEvent::Digit('1'));
     f.handle_event(now, FlowEvent::HungUp);
@@ -654,7 +660,7 @@ fn played_records_say_whether_the_playlist_completed() {
 #[test]
 fn entered_code_debug_shows_no_digits() {
     let mut f = flow(INPUT);
-    let now = Instant::now();
+    let now = origin();
     f.handle_event(now, FlowEvent::Answered);
     for k in "987654".chars() {
         f.handle_event(now, FlowEvent::Digit(k));
