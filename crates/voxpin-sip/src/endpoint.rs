@@ -84,6 +84,10 @@ pub struct EndpointConfig {
     /// produces [`Event::Dtmf`]; when off such INFOs are answered 200 and
     /// ignored.
     pub allow_info_dtmf: bool,
+    /// How long an inbound call may go without a final response before the
+    /// endpoint answers 480 itself and reports `NO_ANSWER` (a guard against
+    /// a driver that never decides; the caller usually cancels first).
+    pub incoming_answer_timeout: Duration,
 }
 
 impl Default for EndpointConfig {
@@ -94,6 +98,7 @@ impl Default for EndpointConfig {
             user_agent: concat!("voxpin/", env!("CARGO_PKG_VERSION")).to_owned(),
             timers: TimerConfig::default(),
             allow_info_dtmf: true,
+            incoming_answer_timeout: Duration::from_secs(180),
         }
     }
 }

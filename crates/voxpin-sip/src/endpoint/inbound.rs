@@ -62,6 +62,7 @@ impl Endpoint {
             interval: timers.t1,
             bye_pending: false,
         };
+        entry.timers.stop(CallTimer::Ring);
         if !entry.transport.is_reliable() {
             entry.timers.set(CallTimer::Retransmit, now + timers.t1);
         }
@@ -309,6 +310,8 @@ impl Endpoint {
             entry.call = Some(id);
         }
         let sdp_offer = (!request.body.is_empty()).then(|| request.body.clone());
+        let mut timers = CallTimers::default();
+        timers.set(CallTimer::Ring, now + self.config.incoming_answer_timeout);
         self.events.push_back(Event::IncomingCall {
             call: id,
             source,
@@ -331,11 +334,11 @@ impl Endpoint {
                 transport,
                 dialog: None,
                 local_sdp: Bytes::new(),
-                timers: CallTimers::default(),
+                timers,
                 scheduled: None,
             },
         );
-        let _ = now;
+        self.schedule_call(id);
     }
 
     /// A re-INVITE in an established dialog: answered 200 with our current
