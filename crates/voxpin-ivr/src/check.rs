@@ -89,20 +89,23 @@ pub(crate) fn check_graph(
         return;
     }
 
-    // Loops that pass control without waiting.
+    // Loops that pass control without waiting. Entering a state with a `limit`
+    // runs it at most `limit` times, so its own gotos cannot spin; its
+    // `repeats_exhausted` exit, a passed-through gate and the gotos of other
+    // states that neither wait nor count can.
     let instant = |state: &State| -> Vec<StateId> {
         let mut out = Vec::new();
-        if !waits(state) {
+        if state.gate && !cx.gate_enabled {
+            out.extend(state.on(Event::AnyKey));
+            return out;
+        }
+        if state.limit.is_some() {
+            out.extend(state.on(Event::RepeatsExhausted));
+        } else if !waits(state) {
             out.extend(state.steps.iter().filter_map(|s| match s {
                 Step::Goto(t) => Some(*t),
                 _ => None,
             }));
-        }
-        if state.limit.is_some() {
-            out.extend(state.on(Event::RepeatsExhausted));
-        }
-        if state.gate && !cx.gate_enabled {
-            out.extend(state.on(Event::AnyKey));
         }
         out
     };
@@ -139,16 +142,16 @@ fn silent_walk(graph: &FlowGraph, from: StateId, gate_enabled: bool) -> Option<V
     for _ in 0..bound {
         trail.push(current);
         let state = graph.state(current);
+        if state.gate && !gate_enabled {
+            current = state.on(Event::AnyKey)?;
+            continue;
+        }
         if let Some(limit) = state.limit {
             if entries[current.0] >= limit {
                 current = state.on(Event::RepeatsExhausted)?;
                 continue;
             }
             entries[current.0] += 1;
-        }
-        if state.gate && !gate_enabled {
-            current = state.on(Event::AnyKey)?;
-            continue;
         }
         let mut next = None;
         for step in &state.steps {

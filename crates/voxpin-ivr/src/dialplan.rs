@@ -241,7 +241,8 @@ pub(crate) fn deserialize<T: serde::de::DeserializeOwned>(
         let key = e
             .path()
             .to_string()
-            .replace("$__serde_spanned_private_value.", "");
+            .replace(".$__serde_spanned_private_value", "")
+            .replace("$__serde_spanned_private_value", "");
         let key = if key == "." { String::new() } else { key };
         let inner = e.into_inner();
         vec![site.error(

@@ -69,7 +69,7 @@ pub enum Reason {
         allowed: &'static str,
     },
     /// A rate could not be read.
-    #[error("`{value}` is not a rate: {problem} (write e.g. \"3/1h\")")]
+    #[error("`{value}` is not a rate: {problem}")]
     BadRate {
         /// The text as written.
         value: String,
@@ -214,7 +214,7 @@ pub enum Reason {
         path: String,
     },
     /// A step that does not fit the dialplan's mode.
-    #[error("`{step}` cannot be used in a `{mode}` dialplan: {why}")]
+    #[error("`{step}` cannot be used in {mode} mode: {why}")]
     ModeMismatch {
         /// The step.
         step: &'static str,

@@ -190,7 +190,7 @@ pub enum EndCause {
 }
 
 /// How many state changes one input may cause before the flow gives up (a guard).
-const MAX_HOPS: usize = 256;
+const MAX_HOPS: usize = 4096;
 
 /// The settings a running flow needs, copied from its dialplan.
 #[derive(Debug, Clone)]
@@ -356,6 +356,11 @@ impl Flow {
 
     /// Pushes one call event in. Drain [`Flow::poll_action`] afterwards.
     pub fn handle_event(&mut self, now: Instant, event: FlowEvent) {
+        if self.deadline.is_some_and(|d| now >= d) && !matches!(self.phase, Phase::Finished) {
+            // The call outlived `max_duration` even if the timer was not served.
+            self.handle_timeout(now);
+            return;
+        }
         match event {
             FlowEvent::Answered => {
                 if matches!(self.phase, Phase::Waiting) {

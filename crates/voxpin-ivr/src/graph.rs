@@ -247,6 +247,7 @@ fn build_state(
     let mut steps = Vec::new();
     let mut ended_by: Option<&'static str> = None;
     let mut collected_code = false;
+    let mut unresolved = false;
     for (i, step) in state.steps.iter().enumerate() {
         let step_key = format!("{key}.steps[{i}]");
         let span = Some(step.span());
@@ -260,6 +261,7 @@ fn build_state(
         let Some(resolved) =
             build_step(step.get_ref(), &step_key, span.clone(), cx, lookup, errors)
         else {
+            unresolved = true;
             continue;
         };
         let mode_problem = match (&resolved, cx.mode) {
@@ -296,7 +298,7 @@ fn build_state(
         }
         steps.push(resolved);
     }
-    if ended_by.is_none() {
+    if ended_by.is_none() && !unresolved {
         errors.push(cx.site.error(
             Some(raw.span()),
             key,
