@@ -16,8 +16,7 @@ use crate::msg::{HeaderName, Method, Param, Request, Response, UasCapabilities, 
 use crate::transaction::{ServerInvite, ServerInviteInput, ServerNonInvite, TransactionKey};
 
 impl Endpoint {
-    /// Sends 180 Ringing on an inbound call that has no final response yet.
-    pub fn ringing(&mut self, now: Instant, call: CallId) {
+    pub(super) fn ringing_inner(&mut self, now: Instant, call: CallId) {
         let contact = self.call_contact(call);
         let Some((key, tag)) = self.incoming_transaction(call) else {
             return;
@@ -27,9 +26,7 @@ impl Endpoint {
         });
     }
 
-    /// Answers an inbound call with 200 OK carrying `sdp_answer`; the 2xx is
-    /// retransmitted until the ACK arrives ([`Event::Confirmed`]).
-    pub fn answer(&mut self, now: Instant, call: CallId, sdp_answer: Bytes) {
+    pub(super) fn answer_inner(&mut self, now: Instant, call: CallId, sdp_answer: Bytes) {
         let contact = self.call_contact(call);
         let Some((key, tag)) = self.incoming_transaction(call) else {
             return;
@@ -72,9 +69,7 @@ impl Endpoint {
         self.schedule_call(call);
     }
 
-    /// Rejects an inbound call that has no final response yet with `status`
-    /// (e.g. 486, 503 with `Retry-After` in `extra_headers`).
-    pub fn reject(
+    pub(super) fn reject_inner(
         &mut self,
         now: Instant,
         call: CallId,
