@@ -464,6 +464,12 @@ impl OtpStore for MemoryStore {
         let mut slot = self.otps.get_mut(id).ok_or(VerifyError::NotFound)?;
         slot.expire_if_due(now);
         let status = slot.otp.status;
+        if now >= slot.otp.expires_at {
+            // Also ends a reusable OTP, which stays `verified`.
+            return Err(VerifyError::Closed {
+                status: Status::Expired,
+            });
+        }
         let reverifiable = status == Status::Verified && slot.otp.reusable;
         if (status.is_final() && !reverifiable) || slot.otp.attempts_remaining() == 0 {
             return Err(VerifyError::Closed { status });
