@@ -13,13 +13,16 @@ const B: &str = "name = \"b\"\nmode = \"input\"\nnumber = \"+15550100002\"\n";
 const BAD: &str = "name = \"b\"\nmode = \"input\"\nattempts = 0\n";
 
 fn set() -> DialplanSet {
-    DialplanSet::load([("a.toml", A), ("b.toml", B)], PromptSet::standard()).unwrap_or_else(|e| panic!("{e:#?}"))
+    DialplanSet::load([("a.toml", A), ("b.toml", B)], PromptSet::standard())
+        .unwrap_or_else(|e| panic!("{e:#?}"))
 }
 
 #[test]
 fn a_bad_file_refuses_the_reload() {
     let old = set();
-    let errors = old.reload([("a.toml", A2), ("b.toml", BAD)]).expect_err("attempts = 0 is refused");
+    let errors = old
+        .reload([("a.toml", A2), ("b.toml", BAD)])
+        .expect_err("attempts = 0 is refused");
     let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
     assert_eq!(text, ["b.toml:3: attempts: 0 is out of range (1 to 20)"]);
     // The caller still holds the old set, untouched.
@@ -30,7 +33,9 @@ fn a_bad_file_refuses_the_reload() {
 #[test]
 fn unchanged_dialplans_keep_their_arc() {
     let old = set();
-    let new = old.reload([("a.toml", A2), ("b.toml", B)]).unwrap_or_else(|e| panic!("{e:#?}"));
+    let new = old
+        .reload([("a.toml", A2), ("b.toml", B)])
+        .unwrap_or_else(|e| panic!("{e:#?}"));
     let (old_a, new_a) = (old.by_name("a").expect("a"), new.by_name("a").expect("a"));
     let (old_b, new_b) = (old.by_name("b").expect("b"), new.by_name("b").expect("b"));
     assert!(!Arc::ptr_eq(old_a, new_a), "a changed");
@@ -58,19 +63,29 @@ fn removed_files_leave_the_set() {
 
 #[test]
 fn names_and_numbers_are_unique() {
-    let errors = DialplanSet::load([("a.toml", A), ("copy.toml", A)], PromptSet::standard()).expect_err("duplicate");
+    let errors = DialplanSet::load([("a.toml", A), ("copy.toml", A)], PromptSet::standard())
+        .expect_err("duplicate");
     assert_eq!(errors.len(), 1);
-    assert_eq!(errors[0].to_string(), "copy.toml: name: application `a` is also defined in a.toml");
+    assert_eq!(
+        errors[0].to_string(),
+        "copy.toml: name: application `a` is also defined in a.toml"
+    );
     assert!(matches!(errors[0].reason, Reason::DuplicateName { .. }));
 
     let c = "name = \"c\"\nmode = \"read\"\nnumber = \"+15550100001\"\n";
-    let errors = DialplanSet::load([("a.toml", A), ("c.toml", c)], PromptSet::standard()).expect_err("duplicate");
-    assert_eq!(errors[0].to_string(), "c.toml: number: number +15550100001 is also used by a.toml");
+    let errors = DialplanSet::load([("a.toml", A), ("c.toml", c)], PromptSet::standard())
+        .expect_err("duplicate");
+    assert_eq!(
+        errors[0].to_string(),
+        "c.toml: number: number +15550100001 is also used by a.toml"
+    );
 }
 
 #[test]
 fn every_bad_file_is_reported() {
-    let errors = set().reload([("a.toml", "name = 1\n"), ("b.toml", BAD), ("c.toml", "[")]).expect_err("bad");
+    let errors = set()
+        .reload([("a.toml", "name = 1\n"), ("b.toml", BAD), ("c.toml", "[")])
+        .expect_err("bad");
     let files: Vec<&str> = errors.iter().map(|e| e.file.as_str()).collect();
     assert_eq!(files, ["a.toml", "b.toml", "c.toml"]);
 }
