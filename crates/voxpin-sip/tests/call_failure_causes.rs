@@ -113,3 +113,31 @@ fn silent_peer_times_out_after_64_t1() {
         by: Side::Remote
     }));
 }
+
+#[test]
+fn unreachable_trunk_fails_the_call_at_once() {
+    let mut s = Scripted::new(28);
+    let call = s.endpoint.call(s.now, s.outbound_call());
+    s.sent_requests();
+    let peer = s.peer;
+    s.endpoint
+        .handle_transport_error(s.now, voxpin_sip::Transport::Udp, peer);
+    assert!(s.drain_events().contains(&Event::Ended {
+        call,
+        cause: HangupCause::NetworkOutOfOrder,
+        status: None,
+        by: Side::Local
+    }));
+    assert_eq!(s.endpoint.transaction_count(), 0);
+    s.advance(Duration::from_secs(40));
+    assert!(
+        s.sent_requests().is_empty(),
+        "no retransmission after the error"
+    );
+    let ended = s
+        .drain_events()
+        .iter()
+        .filter(|e| matches!(e, Event::Ended { .. }))
+        .count();
+    assert_eq!(ended, 1);
+}
