@@ -1,1 +1,6 @@
-//! voxpin api.
+//! voxpin's HTTP API (axum).
+
+pub mod auth;
+pub mod metric_names;
+
+pub use auth::{ApiKey, ApiKeyError, KeyId, KeySet};
