@@ -89,20 +89,23 @@ pub(crate) fn check_graph(
         return;
     }
 
-    // Loops that pass control without waiting.
+    // Loops that pass control without waiting. Entering a state with a `limit`
+    // runs it at most `limit` times, so its own gotos cannot spin; its
+    // `repeats_exhausted` exit, a passed-through gate and the gotos of other
+    // states that neither wait nor count can.
     let instant = |state: &State| -> Vec<StateId> {
         let mut out = Vec::new();
-        if !waits(state) {
+        if state.gate && !cx.gate_enabled {
+            out.extend(state.on(Event::AnyKey));
+            return out;
+        }
+        if state.limit.is_some() {
+            out.extend(state.on(Event::RepeatsExhausted));
+        } else if !waits(state) {
             out.extend(state.steps.iter().filter_map(|s| match s {
                 Step::Goto(t) => Some(*t),
                 _ => None,
             }));
-        }
-        if state.limit.is_some() {
-            out.extend(state.on(Event::RepeatsExhausted));
-        }
-        if state.gate && !cx.gate_enabled {
-            out.extend(state.on(Event::AnyKey));
         }
         out
     };
@@ -139,16 +142,16 @@ fn silent_walk(graph: &FlowGraph, from: StateId, gate_enabled: bool) -> Option<V
     for _ in 0..bound {
         trail.push(current);
         let state = graph.state(current);
+        if state.gate && !gate_enabled {
+            current = state.on(Event::AnyKey)?;
+            continue;
+        }
         if let Some(limit) = state.limit {
             if entries[current.0] >= limit {
                 current = state.on(Event::RepeatsExhausted)?;
                 continue;
             }
             entries[current.0] += 1;
-        }
-        if state.gate && !gate_enabled {
-            current = state.on(Event::AnyKey)?;
-            continue;
         }
         let mut next = None;
         for step in &state.steps {
@@ -225,4 +228,62 @@ fn describe(graph: &FlowGraph, cycle: &[StateId]) -> (StateId, String) {
         .collect::<Vec<_>>()
         .join(" -> ");
     (first, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::names::StateName;
+
+    fn state(name: &str, steps: Vec<Step>) -> State {
+        State {
+            name: StateName::new(name),
+            gate: false,
+            limit: None,
+            steps,
+            on: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn cycles_are_found_and_described() {
+        let graph = FlowGraph {
+            states: vec![
+                state("a", vec![Step::Goto(StateId(1))]),
+                state("b", vec![Step::Goto(StateId(2))]),
+                state("c", vec![Step::Goto(StateId(1))]),
+            ],
+            start: StateId(0),
+        };
+        let gotos = |s: &State| {
+            s.steps
+                .iter()
+                .filter_map(|s| match s {
+                    Step::Goto(t) => Some(*t),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        let cycle = find_cycle(&graph, &gotos).expect("b -> c -> b");
+        assert_eq!(describe(&graph, &cycle).1, "b -> c -> b");
+        assert!(silent_walk(&graph, StateId(0), true).is_some());
+    }
+
+    #[test]
+    fn a_silent_walk_that_hangs_up_is_fine() {
+        let graph = FlowGraph {
+            states: vec![
+                state("a", vec![Step::Sms, Step::Goto(StateId(1))]),
+                state("b", vec![Step::Hangup]),
+            ],
+            start: StateId(0),
+        };
+        assert_eq!(silent_walk(&graph, StateId(0), true), None);
+        assert_eq!(
+            find_cycle(&graph, &|s: &State| successors(s).collect()),
+            None
+        );
+    }
 }

@@ -247,6 +247,7 @@ fn build_state(
     let mut steps = Vec::new();
     let mut ended_by: Option<&'static str> = None;
     let mut collected_code = false;
+    let mut unresolved = false;
     for (i, step) in state.steps.iter().enumerate() {
         let step_key = format!("{key}.steps[{i}]");
         let span = Some(step.span());
@@ -260,6 +261,7 @@ fn build_state(
         let Some(resolved) =
             build_step(step.get_ref(), &step_key, span.clone(), cx, lookup, errors)
         else {
+            unresolved = true;
             continue;
         };
         let mode_problem = match (&resolved, cx.mode) {
@@ -296,7 +298,7 @@ fn build_state(
         }
         steps.push(resolved);
     }
-    if ended_by.is_none() {
+    if ended_by.is_none() && !unresolved {
         errors.push(cx.site.error(
             Some(raw.span()),
             key,
@@ -634,4 +636,34 @@ pub(crate) fn duration(
             errors.push(cx.site.error(Some(value.span()), key, reason));
         })
         .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_parse() {
+        assert_eq!(Event::parse("1"), Some(Event::Key('1')));
+        assert_eq!(Event::parse("#"), Some(Event::Key('#')));
+        assert_eq!(Event::parse("D"), Some(Event::Key('D')));
+        assert_eq!(Event::parse("any_key"), Some(Event::AnyKey));
+        assert_eq!(
+            Event::parse("repeats_exhausted"),
+            Some(Event::RepeatsExhausted)
+        );
+        assert_eq!(Event::parse("E"), None);
+        assert_eq!(Event::parse("12"), None);
+        assert_eq!(Event::parse(""), None);
+        assert_eq!(Event::parse("Timeout"), None);
+    }
+
+    #[test]
+    fn dtmf_keys() {
+        let keys: String = (0u8..=127)
+            .map(char::from)
+            .filter(|&c| is_dtmf(c))
+            .collect();
+        assert_eq!(keys, "#*0123456789ABCD");
+    }
 }

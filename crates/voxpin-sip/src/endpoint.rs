@@ -390,6 +390,58 @@ impl Endpoint {
         }
     }
 
+    /// Reports that `destination` cannot be reached over `transport` (a TCP
+    /// connection refused or reset, an ICMP unreachable): every transaction
+    /// toward it fails at once instead of waiting for its timer, and a call
+    /// still being set up there ends with `NETWORK_OUT_OF_ORDER`.
+    pub fn handle_transport_error(
+        &mut self,
+        now: Instant,
+        transport: Transport,
+        destination: SocketAddr,
+    ) {
+        let clients: Vec<TransactionKey> = self
+            .clients
+            .iter()
+            .filter(|(_, e)| e.transport == transport && e.destination == destination)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in clients {
+            let Some(entry) = self.clients.get_mut(&key) else {
+                continue;
+            };
+            let owner = entry.owner;
+            match &mut entry.machine {
+                ClientMachine::Invite(m) => m.handle_transport_error(),
+                ClientMachine::NonInvite(m) => m.handle_transport_error(),
+            }
+            if let ClientOwner::Invite(call) = owner {
+                if matches!(
+                    self.calls.get(&call).map(|c| &c.state),
+                    Some(crate::call::CallState::Calling { .. })
+                ) {
+                    self.end_call(now, call, HangupCause::NetworkOutOfOrder, None, Side::Local);
+                }
+            }
+            self.client_timeout(now, &key);
+        }
+        let servers: Vec<TransactionKey> = self
+            .servers
+            .iter()
+            .filter(|(_, e)| e.transport == transport && e.reply_to == destination)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in servers {
+            if let Some(entry) = self.servers.get_mut(&key) {
+                match &mut entry.machine {
+                    ServerMachine::Invite(m) => m.handle_transport_error(),
+                    ServerMachine::NonInvite(m) => m.handle_transport_error(),
+                }
+                self.drive_server(&key);
+            }
+        }
+    }
+
     /// The next message to send; call after every `handle_*` and command
     /// until it returns `None`.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
