@@ -40,10 +40,10 @@ pub(crate) fn check_graph(
 ) {
     let n = graph.states.len();
     let span_of = |id: StateId| {
-        let name = graph.state(id).name.as_str();
+        let name = graph.at(id).name.as_str();
         raw.states.get(name).map(|s| s.span())
     };
-    let key_of = |id: StateId| format!("flow.states.{}", graph.state(id).name);
+    let key_of = |id: StateId| format!("flow.states.{}", graph.at(id).name);
 
     // Reachable from start.
     let mut reachable = vec![false; n];
@@ -52,7 +52,7 @@ pub(crate) fn check_graph(
         if std::mem::replace(&mut reachable[id.0], true) {
             continue;
         }
-        stack.extend(successors(graph.state(id)));
+        stack.extend(successors(graph.at(id)));
     }
     for (id, state) in graph.states() {
         if !reachable[id.0] {
@@ -141,7 +141,7 @@ fn silent_walk(graph: &FlowGraph, from: StateId, gate_enabled: bool) -> Option<V
     let mut current = from;
     for _ in 0..bound {
         trail.push(current);
-        let state = graph.state(current);
+        let state = graph.at(current);
         if state.gate && !gate_enabled {
             current = state.on(Event::AnyKey)?;
             continue;
@@ -193,7 +193,7 @@ fn find_cycle(graph: &FlowGraph, edges: &dyn Fn(&State) -> Vec<StateId>) -> Opti
         // Iterative DFS keeping the open path.
         let mut path: Vec<(StateId, Vec<StateId>)> = Vec::new();
         mark[root] = Mark::Open;
-        path.push((StateId(root), edges(graph.state(StateId(root)))));
+        path.push((StateId(root), edges(graph.at(StateId(root)))));
         while let Some((id, pending)) = path.last_mut() {
             let id = *id;
             match pending.pop() {
@@ -210,7 +210,7 @@ fn find_cycle(graph: &FlowGraph, edges: &dyn Fn(&State) -> Vec<StateId>) -> Opti
                     }
                     Mark::New => {
                         mark[next.0] = Mark::Open;
-                        path.push((next, edges(graph.state(next))));
+                        path.push((next, edges(graph.at(next))));
                     }
                     Mark::Done => {}
                 },
@@ -224,7 +224,7 @@ fn describe(graph: &FlowGraph, cycle: &[StateId]) -> (StateId, String) {
     let first = cycle.first().copied().unwrap_or(graph.start);
     let path = cycle
         .iter()
-        .map(|id| graph.state(*id).name.to_string())
+        .map(|id| graph.at(*id).name.to_string())
         .collect::<Vec<_>>()
         .join(" -> ");
     (first, path)

@@ -234,6 +234,14 @@ pub enum Reason {
         /// The code length.
         code_length: u8,
     },
+    /// A flow or a state is larger than voxpin accepts.
+    #[error("at most {max} {what}")]
+    TooMany {
+        /// What is counted.
+        what: &'static str,
+        /// The most allowed.
+        max: usize,
+    },
     /// Two files define the same application name.
     #[error("application `{name}` is also defined in {other_file}")]
     DuplicateName {

@@ -314,6 +314,23 @@ fn other_settings() {
 }
 
 #[test]
+fn flows_have_a_size_limit() {
+    let mut text = format!("{BASE}{FLOW}");
+    for i in 0..201 {
+        text += &format!("[flow.states.s{i}]\nsteps = [\"hangup\"]\n");
+    }
+    refused(
+        text,
+        &["app.toml:4: flow.states: at most 200 states in a flow"],
+    );
+    let steps = vec!["\"sms\""; 64].join(", ");
+    refused(
+        format!("{BASE}{FLOW}[flow.states.a]\nsteps = [{steps}, \"hangup\"]\n"),
+        &["app.toml:5: flow.states.a.steps: at most 64 steps in a state"],
+    );
+}
+
+#[test]
 fn every_error_of_a_file_is_reported() {
     let all = errors(&format!(
         "{BASE}code_length = 2\nttl = \"1 week\"\nnumber = \"0\"\n"
