@@ -229,3 +229,61 @@ fn describe(graph: &FlowGraph, cycle: &[StateId]) -> (StateId, String) {
         .join(" -> ");
     (first, path)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::names::StateName;
+
+    fn state(name: &str, steps: Vec<Step>) -> State {
+        State {
+            name: StateName::new(name),
+            gate: false,
+            limit: None,
+            steps,
+            on: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn cycles_are_found_and_described() {
+        let graph = FlowGraph {
+            states: vec![
+                state("a", vec![Step::Goto(StateId(1))]),
+                state("b", vec![Step::Goto(StateId(2))]),
+                state("c", vec![Step::Goto(StateId(1))]),
+            ],
+            start: StateId(0),
+        };
+        let gotos = |s: &State| {
+            s.steps
+                .iter()
+                .filter_map(|s| match s {
+                    Step::Goto(t) => Some(*t),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        let cycle = find_cycle(&graph, &gotos).expect("b -> c -> b");
+        assert_eq!(describe(&graph, &cycle).1, "b -> c -> b");
+        assert!(silent_walk(&graph, StateId(0), true).is_some());
+    }
+
+    #[test]
+    fn a_silent_walk_that_hangs_up_is_fine() {
+        let graph = FlowGraph {
+            states: vec![
+                state("a", vec![Step::Sms, Step::Goto(StateId(1))]),
+                state("b", vec![Step::Hangup]),
+            ],
+            start: StateId(0),
+        };
+        assert_eq!(silent_walk(&graph, StateId(0), true), None);
+        assert_eq!(
+            find_cycle(&graph, &|s: &State| successors(s).collect()),
+            None
+        );
+    }
+}

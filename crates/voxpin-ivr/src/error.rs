@@ -285,3 +285,35 @@ pub(crate) fn line_of(text: &str, offset: usize) -> usize {
         .count()
         + 1
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_has_file_line_key_reason() {
+        let site = ErrorSite {
+            file: "a.toml",
+            text: "x = 1\ny = 2\n",
+        };
+        let e = site.error(Some(6..7), "y", Reason::EmptyStep);
+        assert_eq!(e.line, Some(2));
+        assert!(
+            e.to_string().starts_with("a.toml:2: y: a step needs"),
+            "{e}"
+        );
+        let e = site.error(None, "", Reason::MissingCodePlaceholder);
+        assert_eq!(
+            e.to_string(),
+            "a.toml: the template has no `{code}` placeholder"
+        );
+    }
+
+    #[test]
+    fn lines_count_from_one_and_clamp() {
+        assert_eq!(line_of("a\nb\nc", 0), 1);
+        assert_eq!(line_of("a\nb\nc", 2), 2);
+        assert_eq!(line_of("a\nb\nc", 4), 3);
+        assert_eq!(line_of("a\nb\nc", 999), 3);
+    }
+}

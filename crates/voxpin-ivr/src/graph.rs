@@ -637,3 +637,33 @@ pub(crate) fn duration(
         })
         .ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_parse() {
+        assert_eq!(Event::parse("1"), Some(Event::Key('1')));
+        assert_eq!(Event::parse("#"), Some(Event::Key('#')));
+        assert_eq!(Event::parse("D"), Some(Event::Key('D')));
+        assert_eq!(Event::parse("any_key"), Some(Event::AnyKey));
+        assert_eq!(
+            Event::parse("repeats_exhausted"),
+            Some(Event::RepeatsExhausted)
+        );
+        assert_eq!(Event::parse("E"), None);
+        assert_eq!(Event::parse("12"), None);
+        assert_eq!(Event::parse(""), None);
+        assert_eq!(Event::parse("Timeout"), None);
+    }
+
+    #[test]
+    fn dtmf_keys() {
+        let keys: String = (0u8..=127)
+            .map(char::from)
+            .filter(|&c| is_dtmf(c))
+            .collect();
+        assert_eq!(keys, "#*0123456789ABCD");
+    }
+}
