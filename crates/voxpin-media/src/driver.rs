@@ -11,10 +11,13 @@
 //!   commands and received packets. A plain thread is used rather than a
 //!   tokio task because tokio's timer rounds deadlines up to whole
 //!   milliseconds, which alone would cost up to 1 ms of lateness.
-//! - Receiving runs on tokio: one small task per socket reads datagrams,
-//!   stamps them with the receive time and passes them to the worker, which
-//!   feeds [`Pacer::handle_rtp`] (symmetric RTP and strict source checks
-//!   happen there). Events come out of an unbounded tokio channel.
+//! - Receiving happens on the same thread: the sockets are registered
+//!   (readable interest only) with one `mio` poller per worker, polled
+//!   without blocking at every wake-up, so a datagram waits at most one tick
+//!   (1 ms) before [`Pacer::handle_rtp`] sees it with its receive time.
+//!   Symmetric RTP and strict source checks happen there. No task, channel
+//!   or allocation per packet, in either direction. Events come out of an
+//!   unbounded tokio channel (usable from async and blocking code).
 
 #![allow(clippy::disallowed_methods)] // the driver is where the clock lives
 
@@ -26,7 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use mio::{Events, Interest, Poll, Token};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 use crate::pacer::{LatenessHistogram, Pacer, PacerError, SessionKey};
@@ -99,16 +102,13 @@ impl PortAllocator {
                 }
                 port
             };
-            match UdpSocket::bind(SocketAddr::new(self.ip, port)) {
-                Ok(socket) => {
-                    socket.set_nonblocking(true)?;
-                    return Ok(RtpSocket {
-                        socket,
-                        port,
-                        allocator: Arc::clone(self),
-                    });
-                }
-                Err(_) => self.release(port),
+            let lease = PortLease {
+                port,
+                allocator: Arc::clone(self),
+            };
+            if let Ok(socket) = UdpSocket::bind(SocketAddr::new(self.ip, port)) {
+                socket.set_nonblocking(true)?;
+                return Ok(RtpSocket { socket, lease });
             }
         }
         Err(io::Error::new(
@@ -128,12 +128,24 @@ fn poisoned() -> io::Error {
     io::Error::other("port allocator lock poisoned")
 }
 
+/// A port taken from the allocator, returned on drop.
+#[derive(Debug)]
+struct PortLease {
+    port: u16,
+    allocator: Arc<PortAllocator>,
+}
+
+impl Drop for PortLease {
+    fn drop(&mut self) {
+        self.allocator.release(self.port);
+    }
+}
+
 /// A bound, non-blocking RTP socket; its port returns to the allocator on drop.
 #[derive(Debug)]
 pub struct RtpSocket {
     socket: UdpSocket,
-    port: u16,
-    allocator: Arc<PortAllocator>,
+    lease: PortLease,
 }
 
 impl RtpSocket {
@@ -144,13 +156,7 @@ impl RtpSocket {
 
     /// The local port.
     pub fn port(&self) -> u16 {
-        self.port
-    }
-}
-
-impl Drop for RtpSocket {
-    fn drop(&mut self) {
-        self.allocator.release(self.port);
+        self.lease.port
     }
 }
 
@@ -180,14 +186,7 @@ enum Command {
     Shutdown,
 }
 
-struct Received {
-    key: SessionKey,
-    source: SocketAddr,
-    at: Instant,
-    data: Bytes,
-}
-
-/// A pacer on its own send thread, with tokio receive tasks.
+/// A pacer on its own thread, sending and receiving for all its sessions.
 #[derive(Debug)]
 pub struct MediaWorker {
     commands: Sender<Command>,
@@ -207,17 +206,17 @@ pub enum WorkerError {
 }
 
 impl MediaWorker {
-    /// Starts a worker. Receive tasks are spawned on `runtime`; events
-    /// arrive on the returned receiver.
+    /// Starts a worker thread called `name`; events arrive on the returned
+    /// receiver.
     pub fn spawn(
-        runtime: tokio::runtime::Handle,
         name: &str,
     ) -> io::Result<(MediaWorker, UnboundedReceiver<(SessionKey, MediaEvent)>)> {
         let (commands, command_rx) = mpsc::channel();
         let (event_tx, event_rx) = unbounded_channel();
+        let poll = Poll::new()?;
         let thread = std::thread::Builder::new()
             .name(name.to_owned())
-            .spawn(move || run(runtime, command_rx, event_tx))?;
+            .spawn(move || run(poll, command_rx, event_tx))?;
         Ok((
             MediaWorker {
                 commands,
@@ -289,22 +288,28 @@ impl Drop for MediaWorker {
 }
 
 struct Call {
-    socket: UdpSocket,
-    _port: RtpSocket,
-    receiver: tokio::task::JoinHandle<()>,
+    socket: mio::net::UdpSocket,
+    _lease: PortLease,
 }
 
 /// The longest the thread sleeps with no session (to pick up commands).
 const IDLE_WAIT: Duration = Duration::from_millis(5);
 
+fn token(key: SessionKey) -> Token {
+    // Keys are caller-chosen u64; on 32-bit targets distinct keys could
+    // share a token, which only costs a spurious read attempt.
+    Token(key.0 as usize)
+}
+
 fn run(
-    runtime: tokio::runtime::Handle,
+    mut poll: Poll,
     commands: Receiver<Command>,
     events: UnboundedSender<(SessionKey, MediaEvent)>,
 ) {
     let mut pacer = Pacer::new(Instant::now());
     let mut calls: HashMap<SessionKey, Call> = HashMap::new();
-    let (received_tx, received_rx) = mpsc::channel::<Received>();
+    let mut readable = Events::with_capacity(1024);
+    let mut buf = [0u8; 2048];
     let mut report = WorkerReport::default();
     loop {
         // Send everything due, each packet stamped with the time it leaves.
@@ -319,26 +324,32 @@ fn run(
         }
         loop {
             match commands.try_recv() {
-                Ok(Command::Shutdown) | Err(TryRecvError::Disconnected) => {
-                    for (_, call) in calls.drain() {
-                        call.receiver.abort();
-                    }
-                    return;
-                }
-                Ok(c) => handle_command(
-                    c,
-                    &mut pacer,
-                    &mut calls,
-                    &runtime,
-                    &received_tx,
-                    &mut report,
-                ),
+                Ok(Command::Shutdown) | Err(TryRecvError::Disconnected) => return,
+                Ok(c) => handle_command(c, &mut pacer, &mut calls, &poll, &mut report),
                 Err(TryRecvError::Empty) => break,
             }
         }
-        while let Ok(r) = received_rx.try_recv() {
-            report.packets_received += 1;
-            let _ = pacer.handle_rtp(r.at, r.key, r.source, &r.data);
+        if poll.poll(&mut readable, Some(Duration::ZERO)).is_ok() {
+            for ev in readable.iter() {
+                let key = SessionKey(ev.token().0 as u64);
+                let Some(call) = calls.get(&key) else {
+                    continue;
+                };
+                // Edge-triggered: read until the socket is empty.
+                loop {
+                    match call.socket.recv_from(&mut buf) {
+                        Ok((n, source)) => {
+                            report.packets_received += 1;
+                            let at = Instant::now();
+                            let data = buf.get(..n).unwrap_or(&[]);
+                            let _ = pacer.handle_rtp(at, key, source, data);
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        // ICMP errors and the like: nothing more to read now.
+                        Err(_) => break,
+                    }
+                }
+            }
         }
         while let Some(ev) = pacer.poll_event() {
             let _ = events.send(ev);
@@ -355,40 +366,41 @@ fn handle_command(
     command: Command,
     pacer: &mut Pacer,
     calls: &mut HashMap<SessionKey, Call>,
-    runtime: &tokio::runtime::Handle,
-    received: &Sender<Received>,
+    poll: &Poll,
     report: &mut WorkerReport,
 ) {
     let now = Instant::now();
     let result: Result<(), PacerError> = match command {
         Command::Insert(key, session, port) => {
-            match spawn_receiver(key, &port, runtime, received.clone()) {
-                Ok((socket, receiver)) => {
+            let RtpSocket { socket, lease } = port;
+            let mut socket = mio::net::UdpSocket::from_std(socket);
+            match poll
+                .registry()
+                .register(&mut socket, token(key), Interest::READABLE)
+            {
+                Ok(()) => {
                     let r = pacer.insert(now, key, *session);
                     if r.is_ok() {
                         calls.insert(
                             key,
                             Call {
                                 socket,
-                                _port: port,
-                                receiver,
+                                _lease: lease,
                             },
                         );
-                    } else {
-                        receiver.abort();
                     }
                     r
                 }
                 Err(e) => {
-                    tracing::warn!(?key, error = %e, "cannot start RTP receiver");
+                    tracing::warn!(?key, error = %e, "cannot register RTP socket");
                     Ok(())
                 }
             }
         }
         Command::Remove(key) => {
             pacer.remove(key);
-            if let Some(call) = calls.remove(&key) {
-                call.receiver.abort();
+            if let Some(mut call) = calls.remove(&key) {
+                let _ = poll.registry().deregister(&mut call.socket);
             }
             Ok(())
         }
@@ -416,44 +428,6 @@ fn handle_command(
     if let Err(e) = result {
         tracing::debug!(error = %e, "media command failed");
     }
-}
-
-fn spawn_receiver(
-    key: SessionKey,
-    port: &RtpSocket,
-    runtime: &tokio::runtime::Handle,
-    received: Sender<Received>,
-) -> io::Result<(UdpSocket, tokio::task::JoinHandle<()>)> {
-    let send_half = port.socket.try_clone()?;
-    let recv_half = port.socket.try_clone()?;
-    let _guard = runtime.enter();
-    let socket = tokio::net::UdpSocket::from_std(recv_half)?;
-    let task = runtime.spawn(async move {
-        let mut buf = [0u8; 2048];
-        loop {
-            match socket.recv_from(&mut buf).await {
-                Ok((n, source)) => {
-                    let at = Instant::now();
-                    let data = Bytes::copy_from_slice(buf.get(..n).unwrap_or(&[]));
-                    if received
-                        .send(Received {
-                            key,
-                            source,
-                            at,
-                            data,
-                        })
-                        .is_err()
-                    {
-                        return;
-                    }
-                }
-                // ICMP errors surface here on some systems; keep reading.
-                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
-                Err(_) => return,
-            }
-        }
-    });
-    Ok((send_half, task))
 }
 
 #[cfg(test)]

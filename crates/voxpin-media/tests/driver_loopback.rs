@@ -35,8 +35,7 @@ async fn plays_learns_and_hears_a_digit_over_loopback() {
             last: 38_299,
         },
     );
-    let (worker, mut events) =
-        MediaWorker::spawn(tokio::runtime::Handle::current(), "rtp-test").unwrap();
+    let (worker, mut events) = MediaWorker::spawn("rtp-test").unwrap();
     let phone = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let phone_addr = phone.local_addr().unwrap();
 
