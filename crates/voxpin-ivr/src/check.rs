@@ -40,10 +40,10 @@ pub(crate) fn check_graph(
 ) {
     let n = graph.states.len();
     let span_of = |id: StateId| {
-        let name = graph.state(id).name.as_str();
+        let name = graph.at(id).name.as_str();
         raw.states.get(name).map(|s| s.span())
     };
-    let key_of = |id: StateId| format!("flow.states.{}", graph.state(id).name);
+    let key_of = |id: StateId| format!("flow.states.{}", graph.at(id).name);
 
     // Reachable from start.
     let mut reachable = vec![false; n];
@@ -52,7 +52,7 @@ pub(crate) fn check_graph(
         if std::mem::replace(&mut reachable[id.0], true) {
             continue;
         }
-        stack.extend(successors(graph.state(id)));
+        stack.extend(successors(graph.at(id)));
     }
     for (id, state) in graph.states() {
         if !reachable[id.0] {
@@ -89,20 +89,23 @@ pub(crate) fn check_graph(
         return;
     }
 
-    // Loops that pass control without waiting.
+    // Loops that pass control without waiting. Entering a state with a `limit`
+    // runs it at most `limit` times, so its own gotos cannot spin; its
+    // `repeats_exhausted` exit, a passed-through gate and the gotos of other
+    // states that neither wait nor count can.
     let instant = |state: &State| -> Vec<StateId> {
         let mut out = Vec::new();
-        if !waits(state) {
+        if state.gate && !cx.gate_enabled {
+            out.extend(state.on(Event::AnyKey));
+            return out;
+        }
+        if state.limit.is_some() {
+            out.extend(state.on(Event::RepeatsExhausted));
+        } else if !waits(state) {
             out.extend(state.steps.iter().filter_map(|s| match s {
                 Step::Goto(t) => Some(*t),
                 _ => None,
             }));
-        }
-        if state.limit.is_some() {
-            out.extend(state.on(Event::RepeatsExhausted));
-        }
-        if state.gate && !cx.gate_enabled {
-            out.extend(state.on(Event::AnyKey));
         }
         out
     };
@@ -138,17 +141,17 @@ fn silent_walk(graph: &FlowGraph, from: StateId, gate_enabled: bool) -> Option<V
     let mut current = from;
     for _ in 0..bound {
         trail.push(current);
-        let state = graph.state(current);
+        let state = graph.at(current);
+        if state.gate && !gate_enabled {
+            current = state.on(Event::AnyKey)?;
+            continue;
+        }
         if let Some(limit) = state.limit {
             if entries[current.0] >= limit {
                 current = state.on(Event::RepeatsExhausted)?;
                 continue;
             }
             entries[current.0] += 1;
-        }
-        if state.gate && !gate_enabled {
-            current = state.on(Event::AnyKey)?;
-            continue;
         }
         let mut next = None;
         for step in &state.steps {
@@ -190,7 +193,7 @@ fn find_cycle(graph: &FlowGraph, edges: &dyn Fn(&State) -> Vec<StateId>) -> Opti
         // Iterative DFS keeping the open path.
         let mut path: Vec<(StateId, Vec<StateId>)> = Vec::new();
         mark[root] = Mark::Open;
-        path.push((StateId(root), edges(graph.state(StateId(root)))));
+        path.push((StateId(root), edges(graph.at(StateId(root)))));
         while let Some((id, pending)) = path.last_mut() {
             let id = *id;
             match pending.pop() {
@@ -207,7 +210,7 @@ fn find_cycle(graph: &FlowGraph, edges: &dyn Fn(&State) -> Vec<StateId>) -> Opti
                     }
                     Mark::New => {
                         mark[next.0] = Mark::Open;
-                        path.push((next, edges(graph.state(next))));
+                        path.push((next, edges(graph.at(next))));
                     }
                     Mark::Done => {}
                 },
@@ -221,8 +224,66 @@ fn describe(graph: &FlowGraph, cycle: &[StateId]) -> (StateId, String) {
     let first = cycle.first().copied().unwrap_or(graph.start);
     let path = cycle
         .iter()
-        .map(|id| graph.state(*id).name.to_string())
+        .map(|id| graph.at(*id).name.to_string())
         .collect::<Vec<_>>()
         .join(" -> ");
     (first, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::names::StateName;
+
+    fn state(name: &str, steps: Vec<Step>) -> State {
+        State {
+            name: StateName::new(name),
+            gate: false,
+            limit: None,
+            steps,
+            on: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn cycles_are_found_and_described() {
+        let graph = FlowGraph {
+            states: vec![
+                state("a", vec![Step::Goto(StateId(1))]),
+                state("b", vec![Step::Goto(StateId(2))]),
+                state("c", vec![Step::Goto(StateId(1))]),
+            ],
+            start: StateId(0),
+        };
+        let gotos = |s: &State| {
+            s.steps
+                .iter()
+                .filter_map(|s| match s {
+                    Step::Goto(t) => Some(*t),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        let cycle = find_cycle(&graph, &gotos).expect("b -> c -> b");
+        assert_eq!(describe(&graph, &cycle).1, "b -> c -> b");
+        assert!(silent_walk(&graph, StateId(0), true).is_some());
+    }
+
+    #[test]
+    fn a_silent_walk_that_hangs_up_is_fine() {
+        let graph = FlowGraph {
+            states: vec![
+                state("a", vec![Step::Sms, Step::Goto(StateId(1))]),
+                state("b", vec![Step::Hangup]),
+            ],
+            start: StateId(0),
+        };
+        assert_eq!(silent_walk(&graph, StateId(0), true), None);
+        assert_eq!(
+            find_cycle(&graph, &|s: &State| successors(s).collect()),
+            None
+        );
+    }
 }

@@ -359,6 +359,20 @@ mod tests {
         assert!(!format!("{key:?}").contains('7'));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn manual_parser_never_panics(text in "\\PC{0,16}") {
+            if let Ok(code) = Code::manual(&text) {
+                proptest::prop_assert_eq!(code.expose(), text.as_str());
+            }
+        }
+
+        #[test]
+        fn manual_accepts_every_code_of_4_to_10_digits(text in "[0-9]{4,10}") {
+            proptest::prop_assert!(Code::manual(&text).is_ok());
+        }
+    }
+
     #[test]
     fn hashes_depend_on_key_context_and_digits() {
         let a = CodeHasher::new(SecretKey::from_bytes([1; 32]));

@@ -14,6 +14,42 @@
 //!   constant time; the plaintext lives only while the code may still be
 //!   spoken or sent.
 //!
+//! # Rules the store keeps
+//!
+//! - **Statuses.** `verified`, `failed`, `expired` and `canceled` are final.
+//!   Call outcomes (`no_answer`, `busy`, `rejected`, `error`) are not: the
+//!   person may still call back or type the code in the app until expiry.
+//!   The engine moves call progress with [`OtpStore::set_status`]; only
+//!   [`OtpStore::verify`], expiry and [`OtpStore::cancel`] reach `verified`,
+//!   `expired` and `canceled`.
+//! - **Attempts.** Every counted verification (right or wrong) uses one
+//!   attempt; the last wrong one fails the OTP. Refusals (`Closed`,
+//!   `RateLimited`, `NotFound`) are not attempts. API checks of one OTP are
+//!   spaced by [`Policy::verify_interval`] (3 s by default); codes keyed in
+//!   on a call are paced by the call.
+//! - **Plaintext.** Kept only while it may be spoken or sent: read mode until
+//!   the OTP is final or expired (callbacks read it again), input mode only
+//!   until the SMS after the call is recorded. Wiped (zeroized) otherwise.
+//!   The record never holds it: digit prompts are recorded as `digit`, code
+//!   keypresses as `*`.
+//! - **Limits** ([`Limits`], from the dialplan) are checked atomically with
+//!   the insert: sends per number and per application over sliding windows,
+//!   and calls in progress (an OTP counts from creation, or from a
+//!   [`EventKind::Callback`], until its [`EventKind::Hangup`], a call outcome
+//!   status or a final status).
+//! - **Sweeps.** [`OtpStore::purge_expired`] marks overdue OTPs `expired`;
+//!   records are forgotten [`MemoryConfig::retention`] after expiry, their
+//!   usage kept per day.
+//!
+//! # Backends
+//!
+//! [`MemoryStore`] serves one process. Each operation on one OTP runs under
+//! that OTP's lock, the semantics a Redis backend gets from a Lua script or
+//! `WATCH`/`MULTI` on the OTP's hash, with key expiry at `expires_at` plus the
+//! retention. [`CodeHasher`] and [`Otp`]'s serde forms are public so such a
+//! backend can live in another crate; nodes sharing a backend share the
+//! [`SecretKey`].
+//!
 //! # The life of an OTP
 //!
 //! ```

@@ -137,7 +137,7 @@ pub enum CodeSource {
 #[non_exhaustive]
 pub enum CreateError {
     /// A send-rate limit is reached.
-    #[error("too many codes sent for this {scope}; retry in {} s", retry_after.as_secs().max(1))]
+    #[error("too many codes sent for this {scope}; retry in {} s", whole_seconds(*retry_after))]
     RateLimited {
         /// Which limit.
         scope: LimitScope,
@@ -149,6 +149,12 @@ pub enum CreateError {
     TooManyCalls {
         /// The limit.
         limit: u32,
+    },
+    /// The store holds as many records as it may; try again after a sweep.
+    #[error("the OTP store is full ({capacity} records)")]
+    StoreFull {
+        /// How many records it holds at most.
+        capacity: usize,
     },
     /// The policy's time to live is zero or longer than a day.
     #[error("the time to live must be between 1 s and 24 h")]
@@ -162,6 +168,16 @@ pub enum CreateError {
     /// The backend failed.
     #[error(transparent)]
     Backend(#[from] BackendError),
+}
+
+/// A wait in whole seconds, rounded up (at least 1), as `Retry-After` wants.
+fn whole_seconds(wait: Duration) -> u64 {
+    let secs = wait.as_secs();
+    if wait.subsec_nanos() > 0 {
+        secs.saturating_add(1)
+    } else {
+        secs.max(1)
+    }
 }
 
 /// What a verification found.
@@ -184,7 +200,7 @@ pub enum VerifyError {
     NotFound,
     /// The OTP can no longer be verified: it is final, expired, or out of
     /// attempts.
-    #[error("the OTP is {status} and can no longer be verified")]
+    #[error("the OTP can no longer be verified (status: {status})")]
     Closed {
         /// Why: its final status, or `expired` for a reusable OTP that
         /// outlived its time to live (its status stays `verified`).
@@ -209,7 +225,7 @@ pub enum StatusError {
     #[error("no such OTP")]
     NotFound,
     /// The OTP is in a final status.
-    #[error("the OTP is {status} and its status can no longer change")]
+    #[error("the OTP's status can no longer change (status: {status})")]
     Final {
         /// Its final status.
         status: Status,
@@ -406,4 +422,70 @@ pub struct UsageRow {
     pub by_status: BTreeMap<Status, u64>,
     /// OTPs by the country code of the number called.
     pub by_country: BTreeMap<CountryCode, u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_store_is_object_safe() {
+        fn takes(_: &std::sync::Arc<dyn OtpStore>) {}
+        let store: std::sync::Arc<dyn OtpStore> = std::sync::Arc::new(crate::MemoryStore::new(
+            crate::SecretKey::from_bytes([0; 32]),
+        ));
+        takes(&store);
+    }
+
+    #[test]
+    fn cursors_round_trip_through_text_and_json() {
+        let cursor = Cursor {
+            created_nanos: 1_795_305_600_123_456_789,
+            id: OtpId::random(),
+        };
+        assert_eq!(cursor.to_string().parse::<Cursor>().unwrap(), cursor);
+        let json = serde_json::to_string(&cursor).unwrap();
+        assert_eq!(serde_json::from_str::<Cursor>(&json).unwrap(), cursor);
+    }
+
+    #[test]
+    fn page_limits_are_clamped() {
+        let limit = |n| {
+            PageRequest {
+                limit: n,
+                cursor: None,
+            }
+            .effective_limit()
+        };
+        assert_eq!(limit(None), 20);
+        assert_eq!(limit(Some(0)), 1);
+        assert_eq!(limit(Some(7)), 7);
+        assert_eq!(limit(Some(usize::MAX)), 100);
+    }
+
+    #[test]
+    fn errors_read_well() {
+        let err = CreateError::RateLimited {
+            scope: LimitScope::PhoneNumber,
+            retry_after: Duration::from_millis(1500),
+        };
+        assert_eq!(
+            err.to_string(),
+            "too many codes sent for this phone number; retry in 2 s"
+        );
+        let err = VerifyError::Closed {
+            status: Status::Failed,
+        };
+        assert_eq!(
+            err.to_string(),
+            "the OTP can no longer be verified (status: failed)"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn cursor_parser_never_panics(text in "\\PC{0,80}") {
+            let _ = text.parse::<Cursor>();
+        }
+    }
 }
