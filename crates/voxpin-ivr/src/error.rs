@@ -208,7 +208,7 @@ pub enum Reason {
         path: String,
     },
     /// A caller who never presses a key is never hung up on.
-    #[error("a caller who never presses a key loops forever: {path}; add a `limit` with `on.repeats_exhausted`")]
+    #[error("a caller who never presses a key can loop forever: {path}; give one of these states a `limit` whose `on.repeats_exhausted` leads out of the loop")]
     SilentLoop {
         /// The loop, as `a -> b -> a`.
         path: String,
@@ -233,6 +233,14 @@ pub enum Reason {
         sum: u64,
         /// The code length.
         code_length: u8,
+    },
+    /// A flow or a state is larger than voxpin accepts.
+    #[error("at most {max} {what}")]
+    TooMany {
+        /// What is counted.
+        what: &'static str,
+        /// The most allowed.
+        max: usize,
     },
     /// Two files define the same application name.
     #[error("application `{name}` is also defined in {other_file}")]

@@ -171,7 +171,7 @@ impl Flow {
 
     /// The state the flow is in.
     pub fn state(&self) -> &StateName {
-        &self.graph.state(self.current).name
+        &self.graph.at(self.current).name
     }
 
     /// Whether the flow has ended (hung up, or the caller did).
@@ -365,7 +365,7 @@ impl Flow {
                     },
                 );
                 let graph = Arc::clone(&self.graph);
-                let state = graph.state(self.current);
+                let state = graph.at(self.current);
                 let target = state.on(Event::Key(key)).or(state.on(Event::AnyKey));
                 if let Some(target) = target {
                     if state.gate && self.gate_pending {
@@ -420,7 +420,7 @@ impl Flow {
     /// Fires `event` in the current state: follows its transition, or hangs up if
     /// the state has none (loading makes that impossible).
     fn fire(&mut self, now: Instant, event: Event) {
-        match self.graph.state(self.current).on(event) {
+        match self.graph.at(self.current).on(event) {
             Some(target) => self.go(now, target),
             None => self.finish(now, EndCause::Hangup, true),
         }
@@ -437,7 +437,7 @@ impl Flow {
     fn enter(&mut self, now: Instant, mut target: StateId) -> bool {
         let graph = Arc::clone(&self.graph);
         for _ in 0..MAX_HOPS {
-            let state = graph.state(target);
+            let state = graph.at(target);
             if self.gate_pending && !state.gate {
                 self.gate_pending = false;
                 self.record(now, RecordKind::Gate { passed: false });
@@ -480,7 +480,7 @@ impl Flow {
     fn run(&mut self, now: Instant) {
         let graph = Arc::clone(&self.graph);
         for _ in 0..MAX_HOPS {
-            let state = graph.state(self.current);
+            let state = graph.at(self.current);
             let Some(step) = state.steps.get(self.step) else {
                 self.finish(now, EndCause::Hangup, true);
                 return;
@@ -595,7 +595,7 @@ impl Flow {
     }
 
     fn record(&mut self, at: Instant, kind: RecordKind) {
-        let state = self.graph.state(self.current).name.clone();
+        let state = self.graph.at(self.current).name.clone();
         self.actions
             .push_back(Action::Record(FlowRecord { at, state, kind }));
     }

@@ -309,3 +309,60 @@ fn responses_follow_rport_and_received() {
     let t = s.endpoint.poll_transmit().unwrap();
     assert_eq!(t.destination, "192.0.2.9:5099".parse().unwrap());
 }
+
+#[test]
+fn an_undecided_inbound_call_is_given_up_after_the_guard() {
+    let mut s = Scripted::new(50);
+    s.deliver(&request("INVITE", 1, "slow", None, "", ""));
+    let call = match s.drain_events().first() {
+        Some(Event::IncomingCall { call, .. }) => *call,
+        other => panic!("{other:?}"),
+    };
+    s.advance(Duration::from_secs(179));
+    assert_eq!(
+        s.sent_responses()
+            .iter()
+            .map(|r| r.status)
+            .collect::<Vec<_>>(),
+        [100]
+    );
+    s.advance(Duration::from_secs(1));
+    assert_eq!(s.sent_responses()[0].status, 480);
+    assert!(s.drain_events().contains(&Event::Ended {
+        call,
+        cause: HangupCause::NoAnswer,
+        status: Some(480),
+        by: Side::Local
+    }));
+}
+
+#[test]
+fn rfc_2543_caller_without_magic_cookie_is_served() {
+    let mut s = Scripted::new(51);
+    let old = |method: &str, cseq_method: &str| {
+        format!(
+            "{method} sip:otp@192.0.2.1:5060 SIP/2.0\r\n\
+             Via: SIP/2.0/UDP 192.0.2.9:5060\r\n\
+             From: <sip:old@192.0.2.9>;tag=o1\r\n\
+             To: <sip:otp@192.0.2.1>\r\n\
+             Call-ID: legacy-1\r\n\
+             CSeq: 1 {cseq_method}\r\n\
+             Content-Length: 0\r\n\r\n"
+        )
+    };
+    s.deliver(old("INVITE", "INVITE").as_bytes());
+    let call = match s.drain_events().first() {
+        Some(Event::IncomingCall { call, .. }) => *call,
+        other => panic!("{other:?}"),
+    };
+    s.deliver(old("INVITE", "INVITE").as_bytes());
+    assert!(s.sent_responses().is_empty(), "retransmission absorbed");
+    s.endpoint.reject(s.now, call, 486, vec![]);
+    assert_eq!(s.sent_responses()[0].status, 486);
+    s.deliver(old("ACK", "ACK").as_bytes());
+    s.advance(Duration::from_secs(5));
+    assert!(
+        s.sent_responses().is_empty(),
+        "the ACK matched the INVITE transaction and stopped Timer G"
+    );
+}
