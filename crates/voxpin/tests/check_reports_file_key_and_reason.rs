@@ -15,7 +15,11 @@ fn voxpin() -> Command {
 fn shipped_configuration_passes() {
     let out = voxpin().arg("check").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("config/voxpin.toml: ok"), "{stdout}");
     assert!(stdout.contains("dialplan(s)"), "{stdout}");
 }
@@ -24,11 +28,23 @@ fn shipped_configuration_passes() {
 fn bad_value_names_file_line_key_and_reason() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.toml");
-    std::fs::write(&file, "[trunks.carrier]\nhost = \"192.0.2.1\"\ntransport = \"sctp\"\n").unwrap();
-    let out = voxpin().arg("check").arg("--config").arg(&file).output().unwrap();
+    std::fs::write(
+        &file,
+        "[trunks.carrier]\nhost = \"192.0.2.1\"\ntransport = \"sctp\"\n",
+    )
+    .unwrap();
+    let out = voxpin()
+        .arg("check")
+        .arg("--config")
+        .arg(&file)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let expected = format!("{}:3: trunks.carrier.transport: unknown transport `sctp`", file.display());
+    let expected = format!(
+        "{}:3: trunks.carrier.transport: unknown transport `sctp`",
+        file.display()
+    );
     assert!(stderr.contains(&expected), "{stderr}");
 }
 
@@ -37,15 +53,26 @@ fn unknown_key_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.toml");
     std::fs::write(&file, "[api]\nlisten = \"127.0.0.1:8080\"\nkey = \"x\"\n").unwrap();
-    let out = voxpin().arg("check").arg("--config").arg(&file).output().unwrap();
+    let out = voxpin()
+        .arg("check")
+        .arg("--config")
+        .arg(&file)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(":3:") && stderr.contains("unknown field `key`"), "{stderr}");
+    assert!(
+        stderr.contains(":3:") && stderr.contains("unknown field `key`"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn missing_file_is_reported() {
-    let out = voxpin().args(["check", "--config", "no/such.toml"]).output().unwrap();
+    let out = voxpin()
+        .args(["check", "--config", "no/such.toml"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no/such.toml: cannot read"), "{stderr}");
