@@ -3,7 +3,8 @@
 //! is hung up with BYE after 64·T1 without one; INFO DTMF (both body
 //! formats) becomes digit events; re-INVITE is answered with the current
 //! SDP; OPTIONS is answered with Allow/Accept; requests for unknown dialogs
-//! get 481; broken or unsupported requests get stateless errors.
+//! get 481, out-of-order ones 500; broken or unsupported requests get
+//! stateless errors.
 
 mod support;
 
@@ -210,7 +211,12 @@ fn bye_ends_the_call_and_unknown_dialogs_get_481() {
     assert_eq!(s.sent_responses()[0].status, 481);
     s.deliver(&request("INFO", 2, "info-x", Some("wrong-tag"), "", ""));
     assert_eq!(s.sent_responses()[0].status, 481);
-    s.deliver(&request("BYE", 3, "bye1", Some(&tag), "", ""));
+    s.deliver(&request("INFO", 5, "info-5", Some(&tag), "", ""));
+    assert_eq!(s.sent_responses()[0].status, 200);
+    s.deliver(&request("BYE", 3, "bye-old", Some(&tag), "", ""));
+    assert_eq!(s.sent_responses()[0].status, 500, "CSeq lower than the last one");
+    assert!(!s.drain_events().iter().any(|e| matches!(e, Event::Ended { .. })));
+    s.deliver(&request("BYE", 6, "bye1", Some(&tag), "", ""));
     assert_eq!(s.sent_responses()[0].status, 200);
     assert!(s.drain_events().contains(&Event::Ended {
         call,

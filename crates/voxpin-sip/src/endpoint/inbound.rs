@@ -204,6 +204,12 @@ impl Endpoint {
             },
             Method::Invite => self.new_incoming_call(now, key, request, source, transport, tag),
             Method::Cancel => self.handle_cancel(now, &key, &tag),
+            Method::Bye | Method::Info
+                if dialog_call.is_some_and(|call| !self.in_order(call, &request)) =>
+            {
+                // RFC 3261 section 12.2.2: an out-of-order request gets 500.
+                self.respond(now, &key, 500, "Server Internal Error", None, |_| {});
+            }
             Method::Bye => match dialog_call {
                 Some(call) => {
                     self.respond(now, &key, 200, "OK", None, |_| {});
@@ -230,6 +236,17 @@ impl Endpoint {
                 });
             }
         }
+    }
+
+    /// Checks (and records) the CSeq of a request in `call`'s dialog.
+    fn in_order(&mut self, call: CallId, request: &Request) -> bool {
+        let Ok(cseq) = request.headers.cseq() else {
+            return false;
+        };
+        self.calls
+            .get_mut(&call)
+            .and_then(|c| c.dialog.as_mut())
+            .is_none_or(|d| d.accept_remote_cseq(cseq.seq))
     }
 
     fn start_server(
