@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 
+use super::error::excerpt;
 use super::values::is_lws;
 use super::{HeaderName, Headers, Message, Method, ParseError, Request, Response, Uri};
 
@@ -98,7 +99,7 @@ pub(crate) fn parse_head(head: &[u8]) -> Result<(StartLine, Headers), ParseError
             // the fold is equivalent to a single space.
             let (_, value) = entries
                 .last_mut()
-                .ok_or(ParseError::HeaderLine(line.into()))?;
+                .ok_or(ParseError::HeaderLine(excerpt(line)))?;
             let more = line.trim_matches(is_lws);
             if !more.is_empty() {
                 if !value.is_empty() {
@@ -110,11 +111,11 @@ pub(crate) fn parse_head(head: &[u8]) -> Result<(StartLine, Headers), ParseError
         }
         let (name, value) = line
             .split_once(':')
-            .ok_or(ParseError::HeaderLine(line.into()))?;
+            .ok_or(ParseError::HeaderLine(excerpt(line)))?;
         // HCOLON = *( SP / HTAB ) ":" SWS: whitespace may precede the colon.
         let name = name.trim_end_matches(is_lws);
         if !super::method::is_token(name) {
-            return Err(ParseError::HeaderLine(line.into()));
+            return Err(ParseError::HeaderLine(excerpt(line)));
         }
         entries.push((name.to_owned(), value.trim_matches(is_lws).to_owned()));
     }
@@ -131,13 +132,13 @@ fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
         check_version(version)?;
         let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
         if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ParseError::StatusCode(code.to_owned()));
+            return Err(ParseError::StatusCode(excerpt(code)));
         }
         let status: u16 = code
             .parse()
-            .map_err(|_| ParseError::StatusCode(code.to_owned()))?;
+            .map_err(|_| ParseError::StatusCode(excerpt(code)))?;
         if !(100..=699).contains(&status) {
-            return Err(ParseError::StatusCode(code.to_owned()));
+            return Err(ParseError::StatusCode(excerpt(code)));
         }
         if reason.chars().any(|c| c.is_control() && c != '\t') {
             return Err(ParseError::StartLine);
@@ -170,7 +171,7 @@ fn check_version(version: &str) -> Result<(), ParseError> {
                 .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
         });
     if well_formed {
-        Err(ParseError::UnsupportedVersion(version.to_owned()))
+        Err(ParseError::UnsupportedVersion(excerpt(version)))
     } else {
         Err(ParseError::StartLine)
     }
@@ -194,7 +195,7 @@ pub(crate) fn content_length<'a>(
         return Err(ParseError::DuplicateContentLength);
     }
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ParseError::InvalidContentLength(value.to_owned()));
+        return Err(ParseError::InvalidContentLength(excerpt(value)));
     }
     // Digits only, so a parse failure means overflow: saturate and report it as too large.
     let length = value.parse::<usize>().unwrap_or(usize::MAX);
