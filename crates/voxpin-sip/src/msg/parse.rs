@@ -91,9 +91,17 @@ pub(crate) enum StartLine {
 pub(crate) fn parse_head(head: &[u8]) -> Result<(StartLine, Headers), ParseError> {
     let head = std::str::from_utf8(head).map_err(|_| ParseError::NotUtf8)?;
     let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
-    let start = parse_start_line(lines.next().unwrap_or_default())?;
+    let start_line = lines.next().unwrap_or_default();
+    if start_line.contains('\r') {
+        return Err(ParseError::StartLine);
+    }
+    let start = parse_start_line(start_line)?;
     let mut entries: Vec<(String, String)> = Vec::new();
     for line in lines {
+        if line.contains('\r') {
+            // CR only ends lines (RFC 3261 §7.3.1); a bare one inside is never valid.
+            return Err(ParseError::HeaderLine(excerpt(line)));
+        }
         if line.starts_with(is_lws) {
             // RFC 3261 §7.3.1: a line starting with whitespace continues the previous value;
             // the fold is equivalent to a single space.
@@ -335,6 +343,10 @@ i:abc\r\nSubject: a\r\n\tb\r\n\r\n",
             parse_datagram(b"INVITE sip:h SIP/2.0\r\n"),
             Err(ParseError::Incomplete)
         );
+        assert!(matches!(
+            parse_datagram(b"INVITE sip:h SIP/2.0\r\nX: a\rb\r\n\r\n"),
+            Err(ParseError::HeaderLine(_))
+        ));
         assert!(matches!(
             parse_datagram(b"INVITE sip:h SIP/2.0\r\nNoColon\r\n\r\n"),
             Err(ParseError::HeaderLine(_))
