@@ -208,7 +208,7 @@ pub enum Reason {
         path: String,
     },
     /// A caller who never presses a key is never hung up on.
-    #[error("a caller who never presses a key loops forever: {path}; add a `limit` with `on.repeats_exhausted`")]
+    #[error("a caller who never presses a key can loop forever: {path}; give one of these states a `limit` whose `on.repeats_exhausted` leads out of the loop")]
     SilentLoop {
         /// The loop, as `a -> b -> a`.
         path: String,

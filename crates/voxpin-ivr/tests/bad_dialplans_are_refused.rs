@@ -93,7 +93,7 @@ fn dead_ends() {
 fn loops_that_never_end() {
     refused(
         format!("{BASE}{FLOW}[flow.states.a]\nsteps = [{{ play = \"press-any-key\" }}, {{ collect = \"key\" }}]\non.timeout = \"a\"\non.any_key = \"b\"\n[flow.states.b]\nsteps = [\"hangup\"]\n"),
-        &["app.toml:5: flow.states.a: a caller who never presses a key loops forever: a -> a; add a `limit` with `on.repeats_exhausted`"],
+        &["app.toml:5: flow.states.a: a caller who never presses a key can loop forever: a -> a; give one of these states a `limit` whose `on.repeats_exhausted` leads out of the loop"],
     );
     refused(
         format!("{BASE}{FLOW}[flow.states.a]\nsteps = [\"sms\", {{ goto = \"b\" }}]\n[flow.states.b]\nsteps = [{{ goto = \"a\" }}]\n[flow.states.c]\nsteps = [{{ collect = \"key\" }}]\non.timeout = \"a\"\non.any_key = \"d\"\n[flow.states.d]\nsteps = [\"hangup\"]\n"),
@@ -114,11 +114,21 @@ fn loops_that_never_end() {
     );
     refused(
         format!("{BASE}{FLOW}[flow.states.a]\nsteps = [{{ collect = \"key\" }}]\non.timeout = \"b\"\non.1 = \"c\"\n[flow.states.b]\nsteps = [{{ goto = \"a\" }}]\n[flow.states.c]\nsteps = [\"hangup\"]\n"),
-        &["app.toml:9: flow.states.b: a caller who never presses a key loops forever: b -> a -> b; add a `limit` with `on.repeats_exhausted`"],
+        &["app.toml:5: flow.states.a: a caller who never presses a key can loop forever: a -> b -> a; give one of these states a `limit` whose `on.repeats_exhausted` leads out of the loop"],
     );
     refused(
         format!("{BASE}{FLOW}[flow.states.a]\nlimit = 1\nsteps = [{{ goto = \"b\" }}]\non.repeats_exhausted = \"b\"\n[flow.states.b]\nsteps = [\"sms\", {{ goto = \"a\" }}]\n[flow.states.c]\nsteps = [\"hangup\"]\n"),
         &["app.toml:11: flow.states.c: state `c` is never reached from `start`", "app.toml:5: flow.states.a: no path from state `a` ends in `hangup`", "app.toml:9: flow.states.b: no path from state `b` ends in `hangup`"],
+    );
+}
+
+#[test]
+fn a_used_up_limit_that_leads_back_into_a_silent_loop_is_refused() {
+    // s1 runs once; after a key press brought the caller back, silence goes
+    // s0 -> s3 -> s1 (used up) -> s3 -> s1 ... forever.
+    refused(
+        format!("{BASE}[flow]\nstart = \"s0\"\n[flow.states.s0]\nsteps = [{{ collect = \"key\" }}]\non.timeout = \"s3\"\non.any_key = \"s0\"\n[flow.states.s1]\nlimit = 1\nsteps = [{{ collect = \"key\" }}]\non.timeout = \"s2\"\non.any_key = \"s0\"\non.repeats_exhausted = \"s3\"\n[flow.states.s2]\nsteps = [\"hangup\"]\n[flow.states.s3]\nsteps = [{{ play = \"goodbye\" }}, {{ collect = \"key\" }}]\non.timeout = \"s1\"\non.any_key = \"s0\"\n"),
+        &["app.toml:17: flow.states.s3: a caller who never presses a key can loop forever: s3 -> s1 -> s3; give one of these states a `limit` whose `on.repeats_exhausted` leads out of the loop"],
     );
 }
 

@@ -56,11 +56,14 @@
 //! Modules: [`msg`] (message model, parsing, printing), [`transaction`]
 //! (RFC 3261 transactions and timers), [`dialog`], [`call`] (hang-up
 //! causes), [`register`] (REGISTER client), [`info`] (INFO DTMF), [`sdp`]
-//! (offer/answer), [`auth`] (digest).
+//! (offer/answer), [`auth`] (digest); with the cargo feature `driver`,
+//! `driver` (the tokio UDP/TCP transport and drive loop).
 
 pub mod auth;
 pub mod call;
 pub mod dialog;
+#[cfg(feature = "driver")]
+pub mod driver;
 pub mod endpoint;
 pub mod info;
 pub mod msg;
