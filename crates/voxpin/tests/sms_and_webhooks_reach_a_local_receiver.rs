@@ -34,9 +34,17 @@ async fn record(
     headers: HeaderMap,
     body: String,
 ) -> StatusCode {
-    r.seen.lock().unwrap().push(Seen { query, headers, body });
+    r.seen.lock().unwrap().push(Seen {
+        query,
+        headers,
+        body,
+    });
     let mut script = r.script.lock().unwrap();
-    let code = if script.is_empty() { 200 } else { script.remove(0) };
+    let code = if script.is_empty() {
+        200
+    } else {
+        script.remove(0)
+    };
     StatusCode::from_u16(code).unwrap()
 }
 
@@ -44,7 +52,9 @@ async fn record(
 async fn start(receiver: Receiver) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = Router::new().route("/{*path}", any(record)).with_state(receiver);
+    let app = Router::new()
+        .route("/{*path}", any(record))
+        .with_state(receiver);
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{addr}")
 }
@@ -79,7 +89,10 @@ async fn kannel_style_sms_is_retried_until_accepted() {
         seen[2].query.as_deref(),
         Some("username=u&password=p&from=Acme&to=%2B14155550100&text=Your%20code%20is%20481516")
     );
-    assert!(!format!("{result:?}").contains("481516"), "the result never holds the code");
+    assert!(
+        !format!("{result:?}").contains("481516"),
+        "the result never holds the code"
+    );
 }
 
 #[tokio::test]
@@ -96,10 +109,16 @@ async fn json_sms_gives_up_after_its_retries() {
     assert!(!result.sent);
     assert_eq!(result.attempts, 3);
     assert_eq!(result.status, Some(500));
-    assert!(result.error.as_deref().unwrap().contains("500"), "{result:?}");
+    assert!(
+        result.error.as_deref().unwrap().contains("500"),
+        "{result:?}"
+    );
     let seen = receiver.seen.lock().unwrap();
     assert_eq!(seen.len(), 3);
-    assert_eq!(seen[0].body, r#"{"to":"+14155550100","body":"Your code is 481516"}"#);
+    assert_eq!(
+        seen[0].body,
+        r#"{"to":"+14155550100","body":"Your code is 481516"}"#
+    );
     assert_eq!(seen[0].headers["authorization"], "Bearer gw");
     assert_eq!(seen[0].headers["content-type"], "application/json");
 }
@@ -132,14 +151,24 @@ async fn status_callbacks_are_signed_and_retried() {
     let outcome = WebhookSender::new(c.webhooks)
         .deliver(&format!("{base}/hook"), "msg_otp-1_delivered", &event)
         .await;
-    assert_eq!(outcome, DeliveryOutcome::Delivered { attempts: 2, status: 200 });
+    assert_eq!(
+        outcome,
+        DeliveryOutcome::Delivered {
+            attempts: 2,
+            status: 200
+        }
+    );
     let seen = receiver.seen.lock().unwrap();
     assert_eq!(seen.len(), 2);
     let key = webhook::decode_secret(SECRET).unwrap();
     for s in seen.iter() {
         let id = s.headers["webhook-id"].to_str().unwrap();
         assert_eq!(id, "msg_otp-1_delivered", "the id is stable across retries");
-        let ts: i64 = s.headers["webhook-timestamp"].to_str().unwrap().parse().unwrap();
+        let ts: i64 = s.headers["webhook-timestamp"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         let expected = webhook::sign(&key, id, ts, s.body.as_bytes());
         assert_eq!(s.headers["webhook-signature"], expected.as_str());
     }
