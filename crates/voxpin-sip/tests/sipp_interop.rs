@@ -6,7 +6,9 @@
 //! SIPp's built-in `uas`, each over UDP and over TCP; a SIPp scenario
 //! challenges our INVITE with 401 (we retry with digest credentials SIPp
 //! verifies); another ignores our first INVITE (our retransmission must get the
-//! call through, and SIPp counts it). Each test asserts SIPp's exit status and
+//! call through, and SIPp counts it). SIPp callers offering like pjsua
+//! (telephone-event on 120) and offering only G.729 check our SDP answer and
+//! our 488. Each test asserts SIPp's exit status and
 //! our agent's report. Waits are bounded: process exit with a timeout, and a
 //! readiness poll of SIPp's port. Without `sipp` installed
 //! (`apt-get install sip-tester`) the tests print why and pass.
@@ -22,7 +24,7 @@ use tokio::process::{Child, Command};
 use tokio::time::timeout;
 use voxpin_sip::auth::Credentials;
 use voxpin_sip::driver::uac::{place_calls, UacOptions, UacReport};
-use voxpin_sip::driver::uas::{answer_calls, UasOptions};
+use voxpin_sip::driver::uas::{answer_calls, UasOptions, UasReport};
 use voxpin_sip::driver::{SipTransport, TransportConfig};
 use voxpin_sip::msg::{NameAddr, Uri};
 use voxpin_sip::sdp::Codec;
@@ -194,19 +196,24 @@ fn endpoint_config(port: u16) -> EndpointConfig {
     }
 }
 
-async fn sipp_calls_us(transport: Transport) {
+/// Runs SIPp as the caller with `args` (target appended by us) against our
+/// answering agent until `calls` calls ended; returns our report once SIPp
+/// exited successfully.
+async fn sipp_calls_us_with(
+    transport: Transport,
+    args: &[&str],
+    calls: usize,
+) -> Option<UasReport> {
     if sipp_missing() {
-        return;
+        return None;
     }
     let (ours, theirs) = (free_port(), free_port());
-    let calls = 3;
     let mut sip = our_transport(ours, transport).await;
     let target = format!("127.0.0.1:{ours}");
-    let sipp = Sipp::start(
-        theirs,
-        transport,
-        &["-sn", "uac", &target, "-m", "3", "-d", "100"],
-    );
+    let count = calls.to_string();
+    let mut all_args = args.to_vec();
+    all_args.extend([target.as_str(), "-m", &count]);
+    let sipp = Sipp::start(theirs, transport, &all_args);
     let options = UasOptions {
         media_address: LOOPBACK.into(),
         media_port: 30000,
@@ -224,12 +231,22 @@ async fn sipp_calls_us(transport: Transport) {
     drop(sip);
     assert!(
         status.success(),
-        "sipp uac failed: {status}; our report: {report}"
+        "sipp failed: {status}; our report: {report}"
     );
     assert_eq!(report.incoming, calls, "{report}");
+    Some(report)
+}
+
+async fn sipp_calls_us(transport: Transport) {
+    let calls = 3;
+    let Some(report) = sipp_calls_us_with(transport, &["-sn", "uac", "-d", "100"], calls).await
+    else {
+        return;
+    };
     assert_eq!(report.answered, calls, "{report}");
     assert_eq!(report.confirmed, calls, "{report}");
     assert_eq!(report.ended_by_remote, calls, "{report}");
+    assert_eq!(report.negotiated.len(), calls);
     for negotiated in &report.negotiated {
         // SIPp offers PCMU only, without telephone-event.
         assert_eq!(
@@ -249,6 +266,33 @@ async fn sipp_uac_calls_our_uas_over_udp() {
 #[tokio::test]
 async fn sipp_uac_calls_our_uas_over_tcp() {
     sipp_calls_us(Transport::Tcp).await;
+}
+
+#[tokio::test]
+async fn pjsua_style_offer_gets_pcma_and_telephone_event_120() {
+    let path = scenario("uac_telephone_event_120.xml");
+    let args = ["-sf", path.to_str().expect("utf-8 path")];
+    let Some(report) = sipp_calls_us_with(Transport::Udp, &args, 1).await else {
+        return;
+    };
+    // SIPp itself checked the answer's m= line and rtpmap; our side agrees.
+    assert_eq!(report.confirmed, 1, "{report}");
+    let negotiated = report.negotiated.first().expect("negotiated");
+    assert_eq!(
+        (negotiated.codec, negotiated.payload_type),
+        (Codec::Pcma, 8)
+    );
+    assert_eq!(negotiated.telephone_event, Some(120));
+}
+
+#[tokio::test]
+async fn offer_without_common_codec_gets_488() {
+    let path = scenario("uac_no_common_codec.xml");
+    let args = ["-sf", path.to_str().expect("utf-8 path")];
+    let Some(report) = sipp_calls_us_with(Transport::Udp, &args, 1).await else {
+        return;
+    };
+    assert_eq!((report.answered, report.rejected), (0, 1), "{report}");
 }
 
 /// Starts SIPp as the called party with `args`, calls it `calls` times from our

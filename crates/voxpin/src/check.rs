@@ -5,7 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::config::Config;
+use std::collections::BTreeMap;
+
+use voxpin_ivr::{DialplanSet, PromptSet};
+
+use crate::config::{Config, Trunk};
 
 /// The prompts every language must have (`prompts/<language>/<name>.wav`).
 pub const REQUIRED_PROMPTS: [&str; 19] = [
@@ -35,62 +39,115 @@ pub const REQUIRED_PROMPTS: [&str; 19] = [
 pub struct Problem {
     /// The file at fault.
     pub file: PathBuf,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
     /// What is wrong (with key and line where known).
     pub reason: String,
 }
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.file.display(), self.reason)
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: {}", self.file.display(), self.reason),
+            None => write!(f, "{}: {}", self.file.display(), self.reason),
+        }
     }
 }
 
-/// Checks the dialplans directory: it exists and every `*.toml` file in it is a valid dialplan.
-pub fn check_dialplans(dir: &Path) -> Result<usize, Vec<Problem>> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            return Err(vec![Problem {
-                file: dir.to_owned(),
-                reason: format!("dialplans.dir: cannot read the directory: {e}"),
-            }])
-        }
-    };
-    let mut problems = Vec::new();
-    let mut count = 0;
-    let mut files: Vec<PathBuf> = entries
+/// Reads every `*.toml` file of `dir` as `(path label, text)`, sorted by name.
+pub fn read_dialplan_files(dir: &Path) -> Result<Vec<(String, String)>, Vec<Problem>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        vec![Problem {
+            file: dir.to_owned(),
+            line: None,
+            reason: format!("dialplans.dir: cannot read the directory: {e}"),
+        }]
+    })?;
+    let mut paths: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
-    files.sort();
-    for file in files {
-        count += 1;
-        // Structural check; the full dialplan validation (prompts and gotos
-        // resolved) hooks in here once the IVR crate exposes it.
-        match std::fs::read_to_string(&file) {
-            Ok(text) => {
-                if let Err(e) = text.parse::<toml::Table>() {
-                    problems.push(Problem {
-                        file: file.clone(),
-                        reason: e.message().to_owned(),
-                    });
-                }
-            }
+    paths.sort();
+    let mut files = Vec::with_capacity(paths.len());
+    let mut problems = Vec::new();
+    for path in paths {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => files.push((path.display().to_string(), text)),
             Err(e) => problems.push(Problem {
-                file: file.clone(),
+                file: path,
+                line: None,
                 reason: format!("cannot read: {e}"),
             }),
         }
     }
-    if count == 0 {
+    if files.is_empty() && problems.is_empty() {
         problems.push(Problem {
             file: dir.to_owned(),
+            line: None,
             reason: "dialplans.dir: no *.toml dialplan in the directory".into(),
         });
     }
     if problems.is_empty() {
-        Ok(count)
+        Ok(files)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The prompt names found in `dir/<language>/` (file stems of `*.wav`), or
+/// the standard set when the directory cannot be read.
+pub fn prompt_set(dir: &Path, language: &str) -> PromptSet {
+    let Ok(entries) = std::fs::read_dir(dir.join(language)) else {
+        return PromptSet::standard();
+    };
+    let names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wav"))
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    PromptSet::new(names)
+}
+
+/// Loads and validates every dialplan of `dir` (prompts and gotos resolved,
+/// names and numbers unique), and checks each names a configured trunk.
+pub fn check_dialplans(
+    dir: &Path,
+    prompts: PromptSet,
+    trunks: &BTreeMap<String, Trunk>,
+) -> Result<DialplanSet, Vec<Problem>> {
+    let files = read_dialplan_files(dir)?;
+    let set = DialplanSet::load(files, prompts).map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|e| Problem {
+                file: PathBuf::from(&e.file),
+                line: e.line,
+                reason: if e.key.is_empty() {
+                    e.reason.to_string()
+                } else {
+                    format!("{}: {}", e.key, e.reason)
+                },
+            })
+            .collect::<Vec<_>>()
+    })?;
+    let problems: Vec<Problem> = set
+        .iter()
+        .filter_map(|plan| {
+            let trunk = plan.trunk()?;
+            (!trunks.contains_key(trunk)).then(|| Problem {
+                file: PathBuf::from(plan.file()),
+                line: None,
+                reason: format!(
+                    "trunk: no trunk named `{trunk}` in the configuration (trunks: {})",
+                    trunks.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            })
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(set)
     } else {
         Err(problems)
     }
@@ -105,11 +162,16 @@ pub fn check_prompts(dir: &Path, language: &str) -> Result<usize, Vec<Problem>> 
         match std::fs::read(&file) {
             Ok(bytes) => {
                 if let Err(reason) = wav_format(&bytes) {
-                    problems.push(Problem { file, reason });
+                    problems.push(Problem {
+                        file,
+                        line: None,
+                        reason,
+                    });
                 }
             }
             Err(e) => problems.push(Problem {
                 file,
+                line: None,
                 reason: format!("prompt `{name}` missing or unreadable: {e}"),
             }),
         }
@@ -167,8 +229,13 @@ pub fn main(config_path: &Path) -> ExitCode {
         println!("warning: no API key configured; every API request will get 401");
     }
     let mut failed = false;
-    match check_dialplans(&config.dialplans_dir) {
-        Ok(n) => println!("{}: ok ({n} dialplan(s))", config.dialplans_dir.display()),
+    let prompts = prompt_set(&config.prompts_dir, &config.default_language);
+    match check_dialplans(&config.dialplans_dir, prompts, &config.trunks) {
+        Ok(set) => println!(
+            "{}: ok ({} dialplan(s))",
+            config.dialplans_dir.display(),
+            set.len()
+        ),
         Err(problems) => {
             failed = true;
             problems.iter().for_each(|p| eprintln!("error: {p}"));
@@ -222,15 +289,59 @@ mod tests {
     }
 
     #[test]
-    fn dialplan_dir_problems_name_the_file() {
+    fn dialplan_problems_name_the_file_and_key() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("good.toml"), "a = 1\n").unwrap();
-        std::fs::write(dir.path().join("bad.toml"), "a = \n").unwrap();
-        let problems = check_dialplans(dir.path()).unwrap_err();
-        assert_eq!(problems.len(), 1);
-        assert!(problems[0].file.ends_with("bad.toml"));
+        let good = "name = \"login\"\nmode = \"read\"\ntrunk = \"default\"\n";
+        std::fs::write(dir.path().join("login.toml"), good).unwrap();
+        std::fs::write(
+            dir.path().join("bad.toml"),
+            "name = \"bad\"\nmode = \"shout\"\n",
+        )
+        .unwrap();
+        let mut trunks = BTreeMap::new();
+        let problems = check_dialplans(dir.path(), PromptSet::standard(), &trunks).unwrap_err();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.file.ends_with("bad.toml") && p.reason.contains("mode")),
+            "{problems:?}"
+        );
+        std::fs::remove_file(dir.path().join("bad.toml")).unwrap();
+        let problems = check_dialplans(dir.path(), PromptSet::standard(), &trunks).unwrap_err();
+        assert!(
+            problems[0].reason.contains("no trunk named `default`"),
+            "{problems:?}"
+        );
+        let config = Config::parse(
+            "t.toml",
+            "[trunks.default]\nhost = \"127.0.0.1\"\n",
+            &crate::config::MapEnvironment::default(),
+        )
+        .unwrap();
+        trunks = config.trunks;
+        assert_eq!(
+            check_dialplans(dir.path(), PromptSet::standard(), &trunks)
+                .unwrap()
+                .len(),
+            1
+        );
         let empty = tempfile::tempdir().unwrap();
-        assert!(check_dialplans(empty.path()).is_err());
+        assert!(check_dialplans(empty.path(), PromptSet::standard(), &trunks).is_err());
+    }
+
+    #[test]
+    fn the_shipped_dialplans_and_prompts_pass() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let config = Config::load(&root.join("config/voxpin.toml")).unwrap();
+        let prompts = root.join("prompts");
+        let set = check_dialplans(
+            &root.join("dialplans"),
+            prompt_set(&prompts, "en"),
+            &config.trunks,
+        )
+        .unwrap();
+        assert!(set.len() >= 2);
+        assert_eq!(check_prompts(&prompts, "en"), Ok(REQUIRED_PROMPTS.len()));
     }
 
     #[test]
