@@ -16,12 +16,15 @@ use bytes::Bytes;
 use crate::auth::{Challenge, Credentials};
 use crate::endpoint::Transport;
 use crate::msg::{CSeq, HeaderName, Headers, Method, NameAddr, Request, Response, Uri};
-use crate::transaction::TransactionKey;
+use crate::transaction::{deadline_after, TransactionKey};
 
 /// The first retry delay after a failed registration.
 pub const MIN_RETRY: Duration = Duration::from_secs(10);
 /// The longest retry delay.
 pub const MAX_RETRY: Duration = Duration::from_secs(600);
+/// The longest binding lifetime believed from a registrar (a day); larger
+/// `expires` values are clamped.
+pub const MAX_EXPIRES: Duration = Duration::from_secs(24 * 3600);
 
 /// Our handle for one REGISTER client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -185,10 +188,12 @@ impl RegisterClient {
             return Step::Report(RegistrationState::Unregistered);
         }
         if (200..300).contains(&status) {
-            let granted = granted_expiry(response).unwrap_or(self.asking);
+            let granted = granted_expiry(response)
+                .unwrap_or(self.asking)
+                .min(MAX_EXPIRES);
             self.phase = Phase::Registered;
             self.backoff = MIN_RETRY;
-            self.timer = Some(now + refresh_delay(granted));
+            self.timer = Some(deadline_after(now, refresh_delay(granted)));
             return Step::Report(RegistrationState::Registered { expires: granted });
         }
         if (status == 401 || status == 407) && !self.answered_challenge {
@@ -214,7 +219,7 @@ impl RegisterClient {
                 .get(&HeaderName::Other("Min-Expires".to_owned()))
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
-            if let Some(min) = min.filter(|m| *m > self.asking) {
+            if let Some(min) = min.filter(|m| *m > self.asking && *m <= MAX_EXPIRES) {
                 self.asking = min;
                 return Step::Resend(None);
             }
@@ -229,7 +234,7 @@ impl RegisterClient {
         let retry_in = self.backoff;
         self.backoff = self.backoff.saturating_mul(2).min(MAX_RETRY);
         self.phase = Phase::Failed;
-        self.timer = Some(now + retry_in);
+        self.timer = Some(deadline_after(now, retry_in));
         RegistrationState::Failed { status, retry_in }
     }
 }

@@ -168,3 +168,25 @@ fn unregister_sends_expires_zero() {
     s.advance(Duration::from_secs(3600));
     assert!(s.sent_requests().is_empty(), "no refresh after unregister");
 }
+
+#[test]
+fn absurd_expiry_from_the_registrar_is_clamped() {
+    let mut s = Scripted::new(55);
+    s.endpoint.register(s.now, registration(&s));
+    let first = one_register(&mut s);
+    s.deliver(&reply(
+        &first,
+        200,
+        "OK",
+        Some("r"),
+        &[(HeaderName::Expires, "18446744073709551615")],
+    ));
+    assert_eq!(
+        states(&mut s),
+        [RegistrationState::Registered {
+            expires: Duration::from_secs(24 * 3600)
+        }]
+    );
+    s.advance(Duration::from_secs(24 * 3600 - 60));
+    assert_eq!(one_register(&mut s).headers.cseq().unwrap().seq, 2);
+}

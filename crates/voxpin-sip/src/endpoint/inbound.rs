@@ -13,7 +13,9 @@ use super::{
 use crate::call::{Call, CallState, CallTimer, CallTimers, HangupCause};
 use crate::dialog::{Dialog, DialogId};
 use crate::msg::{HeaderName, Method, Param, Request, Response, UasCapabilities, Via};
-use crate::transaction::{ServerInvite, ServerInviteInput, ServerNonInvite, TransactionKey};
+use crate::transaction::{
+    deadline_after, ServerInvite, ServerInviteInput, ServerNonInvite, TransactionKey,
+};
 
 impl Endpoint {
     pub(super) fn ringing_inner(&mut self, now: Instant, call: CallId) {
@@ -306,7 +308,10 @@ impl Endpoint {
         }
         let sdp_offer = (!request.body.is_empty()).then(|| request.body.clone());
         let mut timers = CallTimers::default();
-        timers.set(CallTimer::Ring, now + self.config.incoming_answer_timeout);
+        timers.set(
+            CallTimer::Ring,
+            deadline_after(now, self.config.incoming_answer_timeout),
+        );
         self.events.push_back(Event::IncomingCall {
             call: id,
             source,

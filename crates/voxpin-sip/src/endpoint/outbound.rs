@@ -10,7 +10,7 @@ use crate::auth::{authorization_for, Challenge};
 use crate::call::{Call, CallState, CallTimer, CallTimers, CancelState, HangupCause};
 use crate::dialog::Dialog;
 use crate::msg::{CSeq, HeaderName, Headers, Method, Request, Response};
-use crate::transaction::TransactionKey;
+use crate::transaction::{deadline_after, TransactionKey};
 
 impl Endpoint {
     pub(super) fn call_inner(&mut self, now: Instant, call: OutboundCall) -> CallId {
@@ -51,7 +51,7 @@ impl Endpoint {
         };
 
         let mut timers = CallTimers::default();
-        timers.set(CallTimer::Ring, now + call.ring_timeout);
+        timers.set(CallTimer::Ring, deadline_after(now, call.ring_timeout));
         let transaction = TransactionKey::client(&branch, &Method::Invite);
         self.calls.insert(
             id,
