@@ -1,1 +1,4 @@
 //! voxpin sip.
+
+pub mod auth;
+pub mod sdp;
