@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use voxpin_ivr::DialplanSet;
-use voxpin_media::PromptLibrary;
+use voxpin_media::{Pacer, PromptLibrary};
 use voxpin_otp::{OtpId, OtpStore};
 use voxpin_sip::{CallId, Endpoint, Event, Transport};
 
@@ -19,6 +19,7 @@ use crate::config::EngineConfig;
 use crate::io::{Command, Output, RtpTransmit};
 use crate::ports::{PortPool, RtpPort};
 use crate::record::CallRecord;
+use crate::session::media_key;
 
 /// How often expired OTPs are purged from the store.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(5);
@@ -37,6 +38,7 @@ pub struct Engine {
     pub(crate) by_port: HashMap<RtpPort, CallId>,
     pub(crate) by_otp: HashMap<OtpId, CallId>,
     pub(crate) ports: PortPool,
+    pub(crate) pacer: Pacer,
     /// Dials waiting for a free call slot (FIFO).
     pub(crate) queue: VecDeque<OtpId>,
     /// Flow and media deadlines: (when, call).
@@ -101,6 +103,7 @@ impl Engine {
             by_port: HashMap::new(),
             by_otp: HashMap::new(),
             ports,
+            pacer: Pacer::new(now),
             queue: VecDeque::new(),
             timers: BTreeSet::new(),
             pending_records: HashMap::new(),
@@ -145,9 +148,8 @@ impl Engine {
         let Some(&id) = self.by_port.get(&port) else {
             return;
         };
-        if let Some(call) = self.calls.get_mut(&id) {
-            call.handle_rtp(now, source, bytes);
-        }
+        let _ = id;
+        let _ = self.pacer.handle_rtp(now, media_key(port), source, bytes);
         self.process(now);
     }
 
@@ -157,13 +159,12 @@ impl Engine {
         self.endpoint.handle_timeout(now);
         let due: Vec<CallId> = self
             .timers
-            .range(..=(now, CallId::MAX))
+            .iter()
+            .take_while(|(t, _)| *t <= now)
             .map(|&(_, id)| id)
             .collect();
         for id in due {
-            if let Some(call) = self.calls.get_mut(&id) {
-                call.handle_timeout(now);
-            }
+            self.flow_timeout(now, id);
         }
         if let Some(deadline) = self.draining {
             if now >= deadline {
@@ -177,7 +178,7 @@ impl Engine {
             .pending_records
             .iter()
             .filter(|(_, (until, _))| *until <= now)
-            .map(|(otp, _)| otp.clone())
+            .map(|(otp, _)| *otp)
             .collect();
         for otp in expired {
             if let Some((_, record)) = self.pending_records.remove(&otp) {
@@ -241,15 +242,15 @@ impl Engine {
         if let Some(t) = self.endpoint.poll_transmit() {
             return Some(Output::SipTransmit(t));
         }
-        for (&id, call) in self.calls.iter_mut() {
-            let _ = id;
-            if let Some((destination, payload)) = call.poll_rtp() {
-                return Some(Output::RtpTransmit(RtpTransmit {
-                    port: call.port,
-                    destination,
-                    payload,
-                }));
-            }
+        if let Some(t) = self.pacer.poll_transmit(self.now) {
+            let port = RtpPort(u16::try_from(t.key.0).unwrap_or_default());
+            return Some(Output::RtpTransmit(RtpTransmit::new(port, t.destination, t.packet)));
+        }
+        // Media events raised while sending (a prompt ended, a digit timed
+        // out) drive flows, which may queue more output.
+        if self.pacer_has_events() {
+            self.process(self.now);
+            return self.poll_output();
         }
         Some(Output::Timeout(self.next_timeout()))
     }
@@ -262,6 +263,7 @@ impl Engine {
             }
         };
         consider(self.endpoint.poll_timeout());
+        consider(self.pacer.poll_timeout());
         consider(self.timers.first().map(|&(t, _)| t));
         consider(self.draining);
         consider(self.pending_records.values().map(|(t, _)| *t).min());
@@ -276,11 +278,9 @@ impl Engine {
                 progressed = true;
                 self.handle_sip_event(now, event);
             }
-            let ids: Vec<CallId> = self.calls.keys().copied().collect();
-            for id in ids {
-                if self.drive_call(now, id) {
-                    progressed = true;
-                }
+            while let Some((key, event)) = self.pacer.poll_event() {
+                progressed = true;
+                self.media_event(now, key, event);
             }
             if !progressed {
                 break;
@@ -335,12 +335,25 @@ impl Engine {
         }
     }
 
+    fn pacer_has_events(&mut self) -> bool {
+        match self.pacer.poll_event() {
+            Some((key, event)) => {
+                let now = self.now;
+                self.media_event(now, key, event);
+                true
+            }
+            None => false,
+        }
+    }
+
     pub(crate) fn wall(&self, now: Instant) -> SystemTime {
         self.clock.wall(now)
     }
 
     fn sweep(&mut self, now: Instant) {
         let wall = self.wall(now);
-        self.store.purge_expired(wall);
+        if let Err(e) = self.store.purge_expired(wall) {
+            tracing::warn!(error = %e, "expiry sweep failed");
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use bytes::Bytes;
+use voxpin_media::PACKET_LEN;
 use voxpin_ivr::DialplanSet;
 use voxpin_otp::OtpId;
 
@@ -36,15 +36,40 @@ pub enum Command {
     },
 }
 
-/// One RTP packet to send from a call's port.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One RTP packet to send from a call's port (held inline: no allocation
+/// per packet).
+#[derive(Clone, Copy)]
 pub struct RtpTransmit {
     /// The local port (socket) to send from.
     pub port: RtpPort,
     /// The far end's RTP address.
     pub destination: SocketAddr,
+    buf: [u8; PACKET_LEN],
+    len: usize,
+}
+
+impl RtpTransmit {
+    pub(crate) fn new(port: RtpPort, destination: SocketAddr, packet: &[u8]) -> Self {
+        let mut buf = [0u8; PACKET_LEN];
+        let len = packet.len().min(PACKET_LEN);
+        buf[..len].copy_from_slice(&packet[..len]);
+        Self { port, destination, buf, len }
+    }
+
     /// The whole RTP packet.
-    pub payload: Bytes,
+    pub fn payload(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for RtpTransmit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RtpTransmit")
+            .field("port", &self.port)
+            .field("destination", &self.destination)
+            .field("len", &self.len)
+            .finish()
+    }
 }
 
 /// An SMS to send after a call (the text holds the code: never log it).
@@ -57,8 +82,8 @@ pub struct SmsRequest {
     pub application: String,
     /// Destination number (E.164).
     pub to: String,
-    /// The code (the SMS driver renders its text template with it).
-    pub code: String,
+    /// The code (the SMS driver renders its text template with it); wiped on drop.
+    pub code: zeroize::Zeroizing<String>,
     /// The application's own text template, if its dialplan has one
     /// (`{code}` marks where the code goes); `None` uses the driver's.
     pub template: Option<String>,
