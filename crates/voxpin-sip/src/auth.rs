@@ -26,6 +26,8 @@ use std::fmt;
 use md5::Md5;
 use sha2::{Digest, Sha256};
 
+use crate::msg::Method;
+
 /// A username and password for one realm (or for any realm when `realm` is `None`).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
@@ -266,8 +268,23 @@ fn quote(s: &str) -> String {
     out
 }
 
-/// The `Authorization` / `Proxy-Authorization` value answering `ch` for a request
-/// with `method` (its name, e.g. `INVITE`) and Request-URI `uri`.
+/// The `Authorization` / `Proxy-Authorization` value answering `ch` for a
+/// request with `method` and Request-URI `uri` (as written in the request line).
+///
+/// `cnonce` should be fresh random text per challenge and `nc` counts requests
+/// sent with the same nonce, from 1. Both are ignored for a challenge without qop.
+pub fn authorization(
+    ch: &Challenge,
+    creds: &Credentials,
+    method: &Method,
+    uri: &str,
+    cnonce: &str,
+    nc: u32,
+) -> Result<String, AuthError> {
+    authorization_for(ch, creds, method.as_str(), uri, cnonce, nc)
+}
+
+/// [`authorization`] with the method given by name (e.g. `INVITE`).
 ///
 /// `cnonce` should be fresh random text per challenge and `nc` counts requests
 /// sent with the same nonce, from 1. Both are ignored for a challenge without qop.
@@ -476,6 +493,14 @@ mod tests {
         };
         let value = authorization_for(&ch, &creds, "INVITE", "sip:a", "c", 1).expect("ok");
         assert!(value.contains(r#"realm="a \"quoted\" realm""#), "{value}");
+    }
+
+    #[test]
+    fn method_form_matches_name_form() {
+        let ch = Challenge::parse("Digest realm=\"r\", nonce=\"n\", qop=auth").expect("parses");
+        let by_method = authorization(&ch, &mufasa(), &Method::Invite, "sip:a", "c", 1);
+        let by_name = authorization_for(&ch, &mufasa(), "INVITE", "sip:a", "c", 1);
+        assert_eq!(by_method, by_name);
     }
 
     #[test]

@@ -1,4 +1,5 @@
 //! voxpin sip.
 
 pub mod auth;
+pub mod msg;
 pub mod sdp;

@@ -1,0 +1,320 @@
+//! UDP socket, TCP listener and TCP connections behind one receive/send surface.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::mpsc;
+
+use super::{DEFAULT_IDLE_TIMEOUT, MAX_MESSAGE};
+use crate::msg::StreamFramer;
+use crate::{Transmit, Transport};
+
+/// Limits of a [`SipTransport`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransportConfig {
+    /// A TCP connection with no traffic in either direction for this long is closed.
+    pub idle_timeout: Duration,
+    /// The largest message accepted or sent; a TCP peer exceeding it is disconnected.
+    pub max_message: usize,
+    /// Messages queued for one TCP connection before further sends fail.
+    pub send_queue: usize,
+    /// Open TCP connections (inbound and outbound) before new ones are refused.
+    pub max_connections: usize,
+    /// How long an outbound TCP connect may take.
+    pub connect_timeout: Duration,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        TransportConfig {
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_message: MAX_MESSAGE,
+            send_queue: 64,
+            max_connections: 1024,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// One live TCP connection as seen by senders: its queue and an id that tells
+/// a closed connection from its replacement under the same address.
+#[derive(Debug)]
+struct Connection {
+    id: u64,
+    outgoing: mpsc::Sender<Vec<u8>>,
+}
+
+/// The TCP connections by remote address, shared with the connection tasks.
+#[derive(Debug, Default)]
+struct Registry {
+    connections: Mutex<HashMap<SocketAddr, Connection>>,
+    next_id: AtomicU64,
+}
+
+impl Registry {
+    fn lock(&self) -> MutexGuard<'_, HashMap<SocketAddr, Connection>> {
+        // A panic while holding this lock leaves a plain map behind: still consistent.
+        self.connections
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn remove_if_current(&self, remote: SocketAddr, id: u64) {
+        let mut map = self.lock();
+        if map.get(&remote).is_some_and(|c| c.id == id) {
+            map.remove(&remote);
+        }
+    }
+}
+
+/// What a connection task hands back: a framed message from `remote`.
+type Inbound = (SocketAddr, Vec<u8>);
+
+/// SIP over UDP and TCP. Receive with [`SipTransport::recv`], send with [`SipTransport::send`].
+///
+/// Dropping the transport stops accepting connections; established
+/// connections close when idle or when their peer closes them.
+#[derive(Debug)]
+pub struct SipTransport {
+    udp: UdpSocket,
+    udp_buffer: Vec<u8>,
+    tcp_local: Option<SocketAddr>,
+    inbound_rx: mpsc::Receiver<Inbound>,
+    inbound_tx: mpsc::Sender<Inbound>,
+    registry: Arc<Registry>,
+    config: TransportConfig,
+    accept_task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl SipTransport {
+    /// Binds the UDP socket and, when `tcp` is given, a TCP listener (port 0 picks a free one).
+    /// Outbound TCP connections work either way.
+    pub async fn bind(
+        udp: SocketAddr,
+        tcp: Option<SocketAddr>,
+        config: TransportConfig,
+    ) -> io::Result<SipTransport> {
+        let udp = UdpSocket::bind(udp).await?;
+        let (inbound_tx, inbound_rx) = mpsc::channel(1024);
+        let registry = Arc::new(Registry::default());
+        let mut tcp_local = None;
+        let mut accept_task = None;
+        if let Some(address) = tcp {
+            let listener = TcpListener::bind(address).await?;
+            tcp_local = Some(listener.local_addr()?);
+            accept_task = Some(tokio::spawn(accept_loop(
+                listener,
+                Arc::clone(&registry),
+                inbound_tx.clone(),
+                config,
+            )));
+        }
+        Ok(SipTransport {
+            udp,
+            udp_buffer: vec![0; u16::MAX as usize],
+            tcp_local,
+            inbound_rx,
+            inbound_tx,
+            registry,
+            config,
+            accept_task,
+        })
+    }
+
+    /// The bound UDP address.
+    pub fn udp_local_addr(&self) -> io::Result<SocketAddr> {
+        self.udp.local_addr()
+    }
+
+    /// The bound TCP listener address, when listening.
+    pub fn tcp_local_addr(&self) -> Option<SocketAddr> {
+        self.tcp_local
+    }
+
+    /// Open TCP connections (inbound and outbound).
+    pub fn tcp_connections(&self) -> usize {
+        self.registry.lock().len()
+    }
+
+    /// The next message: a UDP datagram as received, or one framed TCP message.
+    ///
+    /// Cancel-safe (usable in `tokio::select!`). Transient UDP errors (an ICMP
+    /// port-unreachable reported on the socket) are skipped.
+    pub async fn recv(&mut self) -> io::Result<(Transport, SocketAddr, Vec<u8>)> {
+        loop {
+            tokio::select! {
+                received = self.udp.recv_from(&mut self.udp_buffer) => match received {
+                    Ok((len, source)) => {
+                        let bytes = self.udp_buffer.get(..len).unwrap_or_default().to_vec();
+                        return Ok((Transport::Udp, source, bytes));
+                    }
+                    Err(e) if is_transient(&e) => continue,
+                    Err(e) => return Err(e),
+                },
+                Some((source, bytes)) = self.inbound_rx.recv() => {
+                    return Ok((Transport::Tcp, source, bytes));
+                }
+            }
+        }
+    }
+
+    /// Sends one message. Over TCP the connection to `destination` is reused or
+    /// opened in the background; a full connection queue or too many connections
+    /// is an error, as is a message over the size limit.
+    pub async fn send(&self, transmit: Transmit) -> io::Result<()> {
+        if transmit.payload.len() > self.config.max_message {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "SIP message exceeds the size limit",
+            ));
+        }
+        match transmit.transport {
+            Transport::Udp => {
+                self.udp
+                    .send_to(&transmit.payload, transmit.destination)
+                    .await?;
+                Ok(())
+            }
+            Transport::Tcp => self.send_tcp(transmit.destination, transmit.payload),
+        }
+    }
+
+    fn send_tcp(&self, destination: SocketAddr, payload: Vec<u8>) -> io::Result<()> {
+        let mut map = self.registry.lock();
+        let payload = match map.get(&destination) {
+            Some(connection) => match connection.outgoing.try_send(payload) {
+                Ok(()) => return Ok(()),
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::WouldBlock,
+                        "TCP send queue full",
+                    ))
+                }
+                // The connection just closed: open a new one below.
+                Err(mpsc::error::TrySendError::Closed(payload)) => payload,
+            },
+            None => payload,
+        };
+        if map.len() >= self.config.max_connections {
+            return Err(io::Error::other("too many TCP connections"));
+        }
+        let (outgoing, queue) = mpsc::channel(self.config.send_queue.max(1));
+        // Just created with capacity >= 1: this first message always fits.
+        let _ = outgoing.try_send(payload);
+        let id = self.registry.next_id.fetch_add(1, Ordering::Relaxed);
+        map.insert(destination, Connection { id, outgoing });
+        drop(map);
+        let registry = Arc::clone(&self.registry);
+        let inbound = self.inbound_tx.clone();
+        let config = self.config;
+        tokio::spawn(async move {
+            let connect = tokio::time::timeout(config.connect_timeout, TcpStream::connect(destination));
+            match connect.await {
+                Ok(Ok(stream)) => {
+                    run_connection(stream, destination, id, queue, inbound, &registry, config)
+                        .await
+                }
+                _ => registry.remove_if_current(destination, id),
+            }
+        });
+        Ok(())
+    }
+}
+
+impl Drop for SipTransport {
+    fn drop(&mut self) {
+        if let Some(task) = self.accept_task.take() {
+            task.abort();
+        }
+    }
+}
+
+fn is_transient(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset | io::ErrorKind::Interrupted
+    )
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    registry: Arc<Registry>,
+    inbound: mpsc::Sender<Inbound>,
+    config: TransportConfig,
+) {
+    loop {
+        let (stream, remote) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(_) => {
+                // Out of file descriptors or similar: back off instead of spinning.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let (outgoing, queue) = mpsc::channel(config.send_queue.max(1));
+        let id = registry.next_id.fetch_add(1, Ordering::Relaxed);
+        {
+            let mut map = registry.lock();
+            if map.len() >= config.max_connections {
+                continue; // dropping `stream` closes it
+            }
+            map.insert(remote, Connection { id, outgoing });
+        }
+        let registry = Arc::clone(&registry);
+        let inbound = inbound.clone();
+        tokio::spawn(async move {
+            run_connection(stream, remote, id, queue, inbound, &registry, config).await
+        });
+    }
+}
+
+/// Reads and writes one TCP connection until the peer closes it, it idles
+/// out, it breaks framing, or the transport is gone.
+async fn run_connection(
+    stream: TcpStream,
+    remote: SocketAddr,
+    id: u64,
+    mut queue: mpsc::Receiver<Vec<u8>>,
+    inbound: mpsc::Sender<Inbound>,
+    registry: &Registry,
+    config: TransportConfig,
+) {
+    let _ = stream.set_nodelay(true);
+    let (mut reader, mut writer) = stream.into_split();
+    let mut framer = StreamFramer::new(config.max_message);
+    let mut buffer = vec![0u8; 16 * 1024];
+    'connection: loop {
+        tokio::select! {
+            read = reader.read(&mut buffer) => {
+                let len = match read {
+                    Ok(0) | Err(_) => break 'connection,
+                    Ok(len) => len,
+                };
+                if framer.push(buffer.get(..len).unwrap_or_default()).is_err() {
+                    break 'connection;
+                }
+                while let Some(frame) = framer.next_frame() {
+                    let Ok(frame) = frame else { break 'connection };
+                    if inbound.send((remote, frame.to_vec())).await.is_err() {
+                        break 'connection;
+                    }
+                }
+            }
+            message = queue.recv() => {
+                let Some(message) = message else { break 'connection };
+                if writer.write_all(&message).await.is_err() {
+                    break 'connection;
+                }
+            }
+            () = tokio::time::sleep(config.idle_timeout) => break 'connection,
+        }
+    }
+    registry.remove_if_current(remote, id);
+    let _ = writer.shutdown().await;
+}

@@ -1,0 +1,192 @@
+//! The tokio transport carries SIP over loopback UDP and TCP: datagrams pass
+//! as received; a TCP byte stream is split into messages however the bytes
+//! arrive; replies reuse the connection a peer opened; outbound connections
+//! are reused per address; a peer that exceeds the 64 KiB cap or stays idle is
+//! disconnected. Every wait is bounded by a timeout on an event, never a sleep.
+#![cfg(feature = "driver")]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+use voxpin_sip::driver::{SipTransport, TransportConfig};
+use voxpin_sip::{Transmit, Transport};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+fn loopback() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+fn message(body: &str) -> Vec<u8> {
+    format!(
+        "OPTIONS sip:a@127.0.0.1 SIP/2.0\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+async fn transport(tcp: bool, config: TransportConfig) -> SipTransport {
+    SipTransport::bind(loopback(), tcp.then(loopback), config)
+        .await
+        .expect("bind on loopback")
+}
+
+async fn recv(t: &mut SipTransport) -> (Transport, SocketAddr, Vec<u8>) {
+    timeout(WAIT, t.recv())
+        .await
+        .expect("a message within the timeout")
+        .expect("receive succeeds")
+}
+
+async fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
+    let mut all = Vec::new();
+    timeout(WAIT, stream.read_to_end(&mut all))
+        .await
+        .expect("the transport closes the connection")
+        .ok();
+    all
+}
+
+#[tokio::test]
+async fn udp_datagrams_pass_unchanged() {
+    let a = transport(false, TransportConfig::default()).await;
+    let mut b = transport(false, TransportConfig::default()).await;
+    let to_b = b.udp_local_addr().expect("bound");
+    let payload = message("hello");
+    a.send(Transmit {
+        transport: Transport::Udp,
+        destination: to_b,
+        payload: payload.clone(),
+    })
+    .await
+    .expect("send");
+    let (kind, source, bytes) = recv(&mut b).await;
+    assert_eq!(kind, Transport::Udp);
+    assert_eq!(source, a.udp_local_addr().expect("bound"));
+    assert_eq!(bytes, payload);
+}
+
+#[tokio::test]
+async fn tcp_stream_is_framed_and_replies_reuse_the_connection() {
+    let mut b = transport(true, TransportConfig::default()).await;
+    let listen = b.tcp_local_addr().expect("listening");
+    let mut peer = TcpStream::connect(listen).await.expect("connect");
+    let (one, two, three) = (message("one"), message(""), message("three"));
+    // Two messages and a keep-alive in one write, the third split mid-header and mid-body.
+    let mut first = one.clone();
+    first.extend_from_slice(b"\r\n\r\n");
+    first.extend_from_slice(&two);
+    first.extend_from_slice(&three[..10]);
+    peer.write_all(&first).await.expect("write");
+    let (kind, source, bytes) = recv(&mut b).await;
+    assert_eq!((kind, bytes), (Transport::Tcp, one));
+    assert_eq!(source, peer.local_addr().expect("bound"));
+    assert_eq!(recv(&mut b).await.2, two);
+    peer.write_all(&three[10..three.len() - 2])
+        .await
+        .expect("write");
+    peer.write_all(&three[three.len() - 2..])
+        .await
+        .expect("write");
+    assert_eq!(recv(&mut b).await.2, three);
+
+    let reply = message("reply");
+    b.send(Transmit {
+        transport: Transport::Tcp,
+        destination: source,
+        payload: reply.clone(),
+    })
+    .await
+    .expect("send on the inbound connection");
+    let mut got = vec![0; reply.len()];
+    timeout(WAIT, peer.read_exact(&mut got))
+        .await
+        .expect("reply in time")
+        .expect("read");
+    assert_eq!(got, reply);
+    assert_eq!(b.tcp_connections(), 1);
+}
+
+#[tokio::test]
+async fn outbound_tcp_connections_are_reused_per_address() {
+    let a = transport(false, TransportConfig::default()).await;
+    let mut b = transport(true, TransportConfig::default()).await;
+    let listen = b.tcp_local_addr().expect("listening");
+    for body in ["first", "second", "third"] {
+        a.send(Transmit {
+            transport: Transport::Tcp,
+            destination: listen,
+            payload: message(body),
+        })
+        .await
+        .expect("queued");
+    }
+    let mut sources = Vec::new();
+    for body in ["first", "second", "third"] {
+        let (kind, source, bytes) = recv(&mut b).await;
+        assert_eq!((kind, bytes), (Transport::Tcp, message(body)), "in order");
+        sources.push(source);
+    }
+    assert!(
+        sources.iter().all(|s| *s == sources[0]),
+        "one connection: {sources:?}"
+    );
+    assert_eq!(a.tcp_connections(), 1);
+    assert_eq!(b.tcp_connections(), 1);
+}
+
+#[tokio::test]
+async fn oversized_tcp_message_closes_the_connection() {
+    let mut b = transport(true, TransportConfig::default()).await;
+    let mut peer = TcpStream::connect(b.tcp_local_addr().expect("listening"))
+        .await
+        .expect("connect");
+    let huge = format!(
+        "OPTIONS sip:a SIP/2.0\r\nContent-Length: {}\r\n\r\n",
+        70 * 1024
+    );
+    peer.write_all(huge.as_bytes()).await.expect("write");
+    assert!(read_until_closed(&mut peer).await.is_empty());
+    // Nothing was delivered; a fresh, well-behaved peer still gets through.
+    let mut good = TcpStream::connect(b.tcp_local_addr().expect("listening"))
+        .await
+        .expect("connect");
+    good.write_all(&message("ok")).await.expect("write");
+    assert_eq!(recv(&mut b).await.2, message("ok"));
+}
+
+#[tokio::test]
+async fn idle_tcp_connections_are_closed() {
+    let config = TransportConfig {
+        idle_timeout: Duration::from_millis(100),
+        ..Default::default()
+    };
+    let mut b = transport(true, config).await;
+    let mut peer = TcpStream::connect(b.tcp_local_addr().expect("listening"))
+        .await
+        .expect("connect");
+    peer.write_all(&message("once")).await.expect("write");
+    assert_eq!(recv(&mut b).await.2, message("once"));
+    assert!(
+        read_until_closed(&mut peer).await.is_empty(),
+        "closed after idling"
+    );
+}
+
+#[tokio::test]
+async fn messages_over_the_cap_are_not_sent() {
+    let a = transport(false, TransportConfig::default()).await;
+    let payload = vec![b'x'; 64 * 1024 + 1];
+    let err = a
+        .send(Transmit {
+            transport: Transport::Udp,
+            destination: loopback(),
+            payload,
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+}
