@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use support::{input_plan, seed, trunk, Answer, World};
 use voxpin_engine::{Command, DtmfMode};
-use voxpin_otp::{EventKind, Mode, Status};
+use voxpin_otp::{EventKind, Status};
 
 const TO: &str = "+14155550123";
 
 fn answered_input_call(attempts: u32) -> (World, voxpin_otp::OtpId) {
     let mut w = World::new(seed(), &[&input_plan(attempts)], trunk(&[], DtmfMode::Rfc4733), Answer::After(Duration::from_millis(300)));
-    let otp = w.create("signup", TO, Mode::Input, Some("4812"));
+    let otp = w.create_input("signup", TO, "4812", attempts);
     w.command(Command::Dial { otp });
     w.run_until(Duration::from_secs(10), "the prompt", |w| w.heard_count("enter-your-code") >= 1);
     (w, otp)

@@ -209,6 +209,15 @@ impl World {
         self.store.create(self.wall(), new).expect("create").id
     }
 
+    /// Creates an input-mode OTP with a manual code and `attempts` allowed
+    /// (the API takes the policy from the dialplan).
+    pub fn create_input(&self, app: &str, to: &str, code: &str, attempts: u32) -> OtpId {
+        let mut new = NewOtp::new(Application::new(app).expect("app"), PhoneNumber::new(to).expect("number"), Mode::Input);
+        new.code = CodeSource::Manual(voxpin_otp::Code::manual(code).expect("code"));
+        new.policy.max_attempts = attempts;
+        self.store.create(self.wall(), new).expect("create").id
+    }
+
     /// The OTP as the API would show it.
     pub fn otp(&self, id: &OtpId) -> Otp {
         self.store.get(id).expect("store").expect("otp exists")
