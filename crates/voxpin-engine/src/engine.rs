@@ -204,6 +204,7 @@ impl Engine {
                     self.hangup(now, id);
                 }
             }
+            Command::StatusChanged { otp, status } => self.status_callback(now, &otp, status, None),
             Command::ReloadDialplans(set) => {
                 tracing::info!("dialplans reloaded: new calls use the new set");
                 self.dialplans = set;

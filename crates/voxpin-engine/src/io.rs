@@ -26,6 +26,14 @@ pub enum Command {
         /// The OTP whose call ends.
         otp: OtpId,
     },
+    /// The API changed an OTP's status (verified, failed, canceled through
+    /// `/verify` or `DELETE`): send its status callback.
+    StatusChanged {
+        /// The OTP.
+        otp: OtpId,
+        /// Its new status.
+        status: voxpin_otp::Status,
+    },
     /// Use this dialplan set for calls that start from now on.
     ReloadDialplans(Arc<DialplanSet>),
     /// Stop taking new calls (503 to callers, queued dials dropped); live

@@ -59,16 +59,13 @@ impl Engine {
             tracing::debug!(%otp, %status, error = %e, "status not changed");
             return;
         }
-        let url = match url {
-            Some(u) => Some(u.to_owned()),
-            None => self.store_get(otp).and_then(|o| o.status_callback),
-        };
-        self.status_callback(now, otp, status, url);
+        self.status_callback(now, otp, status, url.map(str::to_owned));
     }
 
     /// Queues a status callback for the OTP's current state.
+    /// `url` is looked up in the store when not given.
     pub(crate) fn status_callback(&mut self, now: Instant, otp: &OtpId, status: Status, url: Option<String>) {
-        let Some(url) = url else {
+        let Some(url) = url.or_else(|| self.store_get(otp).and_then(|o| o.status_callback)) else {
             return;
         };
         let wall = self.wall(now);

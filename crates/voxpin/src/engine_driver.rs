@@ -88,6 +88,8 @@ pub struct Driver {
     pub records: Arc<RecordWriter>,
     /// Re-reads the dialplans on SIGHUP.
     pub reload: DialplanLoader,
+    /// The API's view of the dialplans, updated on reload.
+    pub catalogue: Arc<DialplanCatalogue>,
     /// How long live calls may run after SIGTERM.
     pub drain_deadline: Duration,
 }
@@ -158,7 +160,9 @@ pub async fn run(mut engine: Engine, mut driver: Driver) -> anyhow::Result<()> {
             _ = sighup.recv() => match (driver.reload)() {
                 Ok(set) => {
                     tracing::info!(applications = set.len(), "SIGHUP: dialplans reloaded");
-                    engine.handle_command(Instant::now(), SystemTime::now(), Command::ReloadDialplans(Arc::new(set)));
+                    let set = Arc::new(set);
+                    driver.catalogue.replace(Arc::clone(&set));
+                    engine.handle_command(Instant::now(), SystemTime::now(), Command::ReloadDialplans(set));
                 }
                 Err(e) => tracing::error!(error = %format!("{e:#}"), "SIGHUP: dialplans refused; the previous set keeps serving"),
             },
@@ -327,4 +331,103 @@ pub fn file_record(r: &CallRecord) -> records::CallRecord {
     out.finish(r.end, disposition, cause, side);
     out.sms = None;
     out
+}
+
+impl voxpin_api::Dialer for EngineHandle {
+    fn dial(&self, id: OtpId) {
+        if !self.try_command(Command::Dial { otp: id }) {
+            tracing::error!(otp = %id, "engine queue full or stopped: call not placed");
+        }
+    }
+
+    fn hang_up(&self, id: OtpId) {
+        if !self.try_command(Command::Hangup { otp: id }) {
+            tracing::error!(otp = %id, "engine queue full or stopped: hang-up not sent");
+        }
+    }
+
+    fn status_changed(&self, id: OtpId, status: voxpin_otp::Status) {
+        let _ = self.try_command(Command::StatusChanged { otp: id, status });
+    }
+}
+
+/// The API's view of the dialplans, swapped on reload.
+#[derive(Debug)]
+pub struct DialplanCatalogue {
+    set: std::sync::RwLock<Arc<DialplanSet>>,
+}
+
+impl DialplanCatalogue {
+    /// A catalogue over `set`.
+    pub fn new(set: Arc<DialplanSet>) -> Self {
+        Self {
+            set: std::sync::RwLock::new(set),
+        }
+    }
+
+    /// Serves `set` from now on.
+    pub fn replace(&self, set: Arc<DialplanSet>) {
+        match self.set.write() {
+            Ok(mut guard) => *guard = set,
+            Err(poisoned) => *poisoned.into_inner() = set,
+        }
+    }
+
+    fn current(&self) -> Arc<DialplanSet> {
+        match self.set.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+}
+
+impl voxpin_api::Catalogue for DialplanCatalogue {
+    fn application(&self, name: &voxpin_otp::Application) -> Option<voxpin_api::ApplicationSpec> {
+        let set = self.current();
+        let plan = set.by_name(name.as_str())?;
+        if !plan.enabled() {
+            return None;
+        }
+        Some(application_spec(plan))
+    }
+}
+
+/// What the API needs to know of one dialplan.
+pub fn application_spec(plan: &voxpin_ivr::Dialplan) -> voxpin_api::ApplicationSpec {
+    use voxpin_api::{ApplicationSpec, CodeRule};
+    use voxpin_otp::{CodeLength, Limits, Mode, Policy, RateLimit};
+    let length = CodeLength::new(plan.code_length()).unwrap_or(CodeLength::DEFAULT);
+    let code = match plan.code() {
+        voxpin_ivr::CodeSource::Auto => CodeRule::Auto(length),
+        voxpin_ivr::CodeSource::Manual => CodeRule::Manual(Some(length)),
+    };
+    let mode = match plan.mode() {
+        voxpin_ivr::Mode::Read => Mode::Read,
+        voxpin_ivr::Mode::Input => Mode::Input,
+    };
+    let verify = plan.verify();
+    let policy = Policy {
+        ttl: plan.ttl(),
+        max_attempts: plan.attempts(),
+        repeats: plan.repeats(),
+        verify_interval: verify
+            .rate
+            .map(|r| r.per / r.count.max(1))
+            // No `[verify] rate`: only the attempts limit applies.
+            .unwrap_or(std::time::Duration::ZERO),
+        reusable: verify.allow_repeat,
+    };
+    let l = plan.limits();
+    let rate = |r: Option<voxpin_ivr::Rate>| r.map(|r| RateLimit { count: r.count, window: r.per });
+    let limits = Limits {
+        per_number: rate(l.per_number),
+        per_application: rate(l.per_application),
+        max_concurrent_calls: l.concurrent_calls,
+        replace_previous: l.replace_previous,
+    };
+    ApplicationSpec::new(mode, code)
+        .with_policy(policy)
+        .with_limits(limits)
+        .with_languages(&[plan.language()])
+        .with_sms_after_call(plan.sms().enabled)
 }

@@ -16,7 +16,8 @@ use voxpin_sip::driver::{SipTransport, TransportConfig};
 use voxpin_sip::{EndpointConfig, TimerConfig};
 
 use crate::config::{self, Config};
-use crate::engine_driver::{self, Driver, EngineHandle};
+use crate::engine_driver::{self, DialplanCatalogue, Driver, EngineHandle};
+use voxpin_api::{ApiSettings, ApiState, KeySet, SystemClock};
 use crate::records::RecordWriter;
 use crate::sms::SmsSender;
 use crate::webhook::WebhookSender;
@@ -73,7 +74,24 @@ async fn serve(config: Config, metrics: PrometheusHandle) -> anyhow::Result<()> 
     let engine = Engine::new(engine_config, parts, rand::random(), Instant::now(), SystemTime::now());
     let (handle, commands) = EngineHandle::channel();
 
-    let api = crate::api::router(&config, store, handle, dialplans, metrics);
+    let catalogue = Arc::new(DialplanCatalogue::new(Arc::clone(&dialplans)));
+    let state = ApiState::new(
+        store,
+        Arc::clone(&catalogue) as Arc<dyn voxpin_api::Catalogue>,
+        Arc::new(handle),
+        Arc::new(SystemClock),
+        KeySet::new(config.api.keys.clone()),
+        ApiSettings::new(config.api.max_body_bytes, config.api.rate_limit_per_minute),
+    )
+    .with_metrics(Arc::new(move || metrics.render()));
+    let api = voxpin_api::router(state.clone());
+    let housekeeping = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            state.purge();
+        }
+    });
     let listener = tokio::net::TcpListener::bind(config.api.listen)
         .await
         .with_context(|| format!("cannot bind the API on {}", config.api.listen))?;
@@ -96,10 +114,12 @@ async fn serve(config: Config, metrics: PrometheusHandle) -> anyhow::Result<()> 
                 .with_context(|| format!("cannot open {}", config.records.path.display()))?,
         ),
         reload: Box::new(move || load_dialplans(&dir, None)),
+        catalogue,
         drain_deadline: config.limits.drain_deadline,
     };
     let result = engine_driver::run(engine, driver).await;
     api_task.abort();
+    housekeeping.abort();
     result
 }
 
