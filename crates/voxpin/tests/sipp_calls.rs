@@ -216,10 +216,10 @@ fn outbound_read_call_delivers_then_verify_right_wrong_and_exhausted() {
     let mut code = String::new();
     let mut i = start;
     while code.len() < 6 && i < heard.len() {
-        match (0..10).find(|&d| digits[d].iter().enumerate().all(|(k, f)| heard.get(i + k) == Some(f))) {
+        match (0..10).find_map(|d| find_in_order(heard.get(i..).unwrap_or_default(), &[digits[d].clone()]).filter(|at| at[0] == 0).map(|_| d)) {
             Some(d) => {
                 code.push(char::from(b'0' + d as u8));
-                i += digits[d].len();
+                i += digits[d].len() * 9 / 10;
             }
             None => i += 1,
         }

@@ -403,17 +403,33 @@ pub fn prompts() -> voxpin_media::PromptLibrary {
     voxpin_media::PromptLibrary::load_dir(&repo_root().join("prompts")).expect("load prompts")
 }
 
-/// Positions where `prompts` (each a frame sequence) appear, in order, as
-/// contiguous runs of the received audio; `None` if one is missing.
+/// Whether `frames` (a prompt) were heard starting at `received[at]`: the
+/// received frames from there are the prompt's frames in order, a few
+/// possibly missing (the sender skips the slots of a stall rather than
+/// bursting), at least 90 % present. Returns how many received frames it spans.
+fn heard_at(received: &[Vec<u8>], at: usize, frames: &[Vec<u8>]) -> Option<usize> {
+    if received.get(at) != frames.first() {
+        return None;
+    }
+    let (mut r, mut matched) = (at, 0usize);
+    for f in frames {
+        if received.get(r) == Some(f) {
+            r += 1;
+            matched += 1;
+        }
+    }
+    (matched * 10 >= frames.len() * 9).then_some(r - at)
+}
+
+/// Positions where `prompts` (each a frame sequence) appear, in order, in
+/// the received audio; `None` if one is missing.
 pub fn find_in_order(received: &[Vec<u8>], prompts: &[Vec<Vec<u8>>]) -> Option<Vec<usize>> {
     let mut from = 0;
     let mut at = Vec::new();
     for frames in prompts {
-        let pos = (from..received.len()).find(|&i| {
-            frames.iter().enumerate().all(|(k, f)| received.get(i + k) == Some(f))
-        })?;
+        let (pos, span) = (from..received.len()).find_map(|i| heard_at(received, i, frames).map(|s| (i, s)))?;
         at.push(pos);
-        from = pos + frames.len();
+        from = pos + span;
     }
     Some(at)
 }
@@ -423,11 +439,12 @@ pub fn count_runs(received: &[Vec<u8>], frames: &[Vec<u8>]) -> usize {
     let mut n = 0;
     let mut i = 0;
     while i < received.len() {
-        if !frames.is_empty() && frames.iter().enumerate().all(|(k, f)| received.get(i + k) == Some(f)) {
-            n += 1;
-            i += frames.len();
-        } else {
-            i += 1;
+        match heard_at(received, i, frames) {
+            Some(span) if !frames.is_empty() => {
+                n += 1;
+                i += span;
+            }
+            _ => i += 1,
         }
     }
     n
