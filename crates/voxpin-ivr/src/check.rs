@@ -40,10 +40,10 @@ pub(crate) fn check_graph(
 ) {
     let n = graph.states.len();
     let span_of = |id: StateId| {
-        let name = graph.state(id).name.as_str();
+        let name = graph.at(id).name.as_str();
         raw.states.get(name).map(|s| s.span())
     };
-    let key_of = |id: StateId| format!("flow.states.{}", graph.state(id).name);
+    let key_of = |id: StateId| format!("flow.states.{}", graph.at(id).name);
 
     // Reachable from start.
     let mut reachable = vec![false; n];
@@ -52,7 +52,7 @@ pub(crate) fn check_graph(
         if std::mem::replace(&mut reachable[id.0], true) {
             continue;
         }
-        stack.extend(successors(graph.state(id)));
+        stack.extend(successors(graph.at(id)));
     }
     for (id, state) in graph.states() {
         if !reachable[id.0] {
@@ -89,20 +89,23 @@ pub(crate) fn check_graph(
         return;
     }
 
-    // Loops that pass control without waiting.
+    // Loops that pass control without waiting. Entering a state with a `limit`
+    // runs it at most `limit` times, so its own gotos cannot spin; its
+    // `repeats_exhausted` exit, a passed-through gate and the gotos of other
+    // states that neither wait nor count can.
     let instant = |state: &State| -> Vec<StateId> {
         let mut out = Vec::new();
-        if !waits(state) {
+        if state.gate && !cx.gate_enabled {
+            out.extend(state.on(Event::AnyKey));
+            return out;
+        }
+        if state.limit.is_some() {
+            out.extend(state.on(Event::RepeatsExhausted));
+        } else if !waits(state) {
             out.extend(state.steps.iter().filter_map(|s| match s {
                 Step::Goto(t) => Some(*t),
                 _ => None,
             }));
-        }
-        if state.limit.is_some() {
-            out.extend(state.on(Event::RepeatsExhausted));
-        }
-        if state.gate && !cx.gate_enabled {
-            out.extend(state.on(Event::AnyKey));
         }
         out
     };
@@ -115,62 +118,43 @@ pub(crate) fn check_graph(
         return;
     }
 
-    // A caller who never presses a key, from every reachable state.
-    for (from, _) in graph.states().filter(|(id, _)| reachable[id.0]) {
-        if let Some(cycle) = silent_walk(graph, from, cx.gate_enabled) {
-            let (first, path) = describe(graph, &cycle);
-            errors.push(
-                cx.site
-                    .error(span_of(first), key_of(first), Reason::SilentLoop { path }),
-            );
-            return;
+    // A caller who never presses a key. Each state has one silent way on: its
+    // `goto`, `timeout` or `no_input`, or, for a state whose `limit` is used
+    // up, `repeats_exhausted` (a passed-through gate: `any_key`). Entries into
+    // a state with a `limit` that still runs it are counted, so only finitely
+    // many; an endless silent call must therefore cycle through the other
+    // ways on alone. Such a cycle is refused, whatever the counters may be
+    // when the caller falls silent.
+    let silent = |state: &State| -> Vec<StateId> {
+        if state.gate && !cx.gate_enabled {
+            return state.on(Event::AnyKey).into_iter().collect();
         }
+        if state.limit.is_some() {
+            return state.on(Event::RepeatsExhausted).into_iter().collect();
+        }
+        silent_successor(state).into_iter().collect()
+    };
+    if let Some(cycle) = find_cycle(graph, &silent) {
+        let (first, path) = describe(graph, &cycle);
+        errors.push(
+            cx.site
+                .error(span_of(first), key_of(first), Reason::SilentLoop { path }),
+        );
     }
 }
 
-/// Follows a silent caller from `from` with fresh entry counters; `None` when it
-/// reaches a hang-up, or the loop it cycles through.
-fn silent_walk(graph: &FlowGraph, from: StateId, gate_enabled: bool) -> Option<Vec<StateId>> {
-    let n = graph.states.len();
-    let bound = n.saturating_mul(102).saturating_add(8);
-    let mut entries = vec![0u32; n];
-    let mut trail = Vec::new();
-    let mut current = from;
-    for _ in 0..bound {
-        trail.push(current);
-        let state = graph.state(current);
-        if let Some(limit) = state.limit {
-            if entries[current.0] >= limit {
-                current = state.on(Event::RepeatsExhausted)?;
-                continue;
-            }
-            entries[current.0] += 1;
+/// Where a state leads when the caller presses nothing and its steps run.
+fn silent_successor(state: &State) -> Option<StateId> {
+    for step in &state.steps {
+        match step {
+            Step::Hangup => return None,
+            Step::Goto(t) => return Some(*t),
+            Step::CollectKey { .. } => return state.on(Event::Timeout),
+            Step::CollectCode { .. } => return state.on(Event::NoInput),
+            _ => {}
         }
-        if state.gate && !gate_enabled {
-            current = state.on(Event::AnyKey)?;
-            continue;
-        }
-        let mut next = None;
-        for step in &state.steps {
-            next = match step {
-                Step::Hangup => return None,
-                Step::Goto(t) => Some(*t),
-                Step::CollectKey { .. } => state.on(Event::Timeout),
-                Step::CollectCode { .. } => state.on(Event::NoInput),
-                _ => continue,
-            };
-            break;
-        }
-        current = next?;
     }
-    // Report the loop: from the last state's previous visit to the end.
-    let last = *trail.last()?;
-    let before = trail.len().checked_sub(1)?;
-    let start = trail[..before]
-        .iter()
-        .rposition(|s| *s == last)
-        .unwrap_or(0);
-    Some(trail[start..].to_vec())
+    None
 }
 
 /// A cycle in the graph given by `edges`, as its states with the first repeated at the end.
@@ -190,7 +174,7 @@ fn find_cycle(graph: &FlowGraph, edges: &dyn Fn(&State) -> Vec<StateId>) -> Opti
         // Iterative DFS keeping the open path.
         let mut path: Vec<(StateId, Vec<StateId>)> = Vec::new();
         mark[root] = Mark::Open;
-        path.push((StateId(root), edges(graph.state(StateId(root)))));
+        path.push((StateId(root), edges(graph.at(StateId(root)))));
         while let Some((id, pending)) = path.last_mut() {
             let id = *id;
             match pending.pop() {
@@ -207,7 +191,7 @@ fn find_cycle(graph: &FlowGraph, edges: &dyn Fn(&State) -> Vec<StateId>) -> Opti
                     }
                     Mark::New => {
                         mark[next.0] = Mark::Open;
-                        path.push((next, edges(graph.state(next))));
+                        path.push((next, edges(graph.at(next))));
                     }
                     Mark::Done => {}
                 },
@@ -221,8 +205,67 @@ fn describe(graph: &FlowGraph, cycle: &[StateId]) -> (StateId, String) {
     let first = cycle.first().copied().unwrap_or(graph.start);
     let path = cycle
         .iter()
-        .map(|id| graph.state(*id).name.to_string())
+        .map(|id| graph.at(*id).name.to_string())
         .collect::<Vec<_>>()
         .join(" -> ");
     (first, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::names::StateName;
+
+    fn state(name: &str, steps: Vec<Step>) -> State {
+        State {
+            name: StateName::new(name),
+            gate: false,
+            limit: None,
+            steps,
+            on: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn cycles_are_found_and_described() {
+        let graph = FlowGraph {
+            states: vec![
+                state("a", vec![Step::Goto(StateId(1))]),
+                state("b", vec![Step::Goto(StateId(2))]),
+                state("c", vec![Step::Goto(StateId(1))]),
+            ],
+            start: StateId(0),
+        };
+        let gotos = |s: &State| {
+            s.steps
+                .iter()
+                .filter_map(|s| match s {
+                    Step::Goto(t) => Some(*t),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        let cycle = find_cycle(&graph, &gotos).expect("b -> c -> b");
+        assert_eq!(describe(&graph, &cycle).1, "b -> c -> b");
+        assert_eq!(silent_successor(graph.at(StateId(2))), Some(StateId(1)));
+    }
+
+    #[test]
+    fn a_state_that_hangs_up_has_no_silent_successor() {
+        let graph = FlowGraph {
+            states: vec![
+                state("a", vec![Step::Sms, Step::Goto(StateId(1))]),
+                state("b", vec![Step::Hangup]),
+            ],
+            start: StateId(0),
+        };
+        assert_eq!(silent_successor(graph.at(StateId(0))), Some(StateId(1)));
+        assert_eq!(silent_successor(graph.at(StateId(1))), None);
+        assert_eq!(
+            find_cycle(&graph, &|s: &State| successors(s).collect()),
+            None
+        );
+    }
 }

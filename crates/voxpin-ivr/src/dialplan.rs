@@ -241,7 +241,8 @@ pub(crate) fn deserialize<T: serde::de::DeserializeOwned>(
         let key = e
             .path()
             .to_string()
-            .replace("$__serde_spanned_private_value.", "");
+            .replace(".$__serde_spanned_private_value", "")
+            .replace("$__serde_spanned_private_value", "");
         let key = if key == "." { String::new() } else { key };
         let inner = e.into_inner();
         vec![site.error(
@@ -642,4 +643,81 @@ fn is_language(tag: &str) -> bool {
     (2..=3).contains(&primary.len())
         && primary.bytes().all(|b| b.is_ascii_lowercase())
         && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_minimal_file_takes_the_defaults() {
+        let plan = Dialplan::from_toml(
+            "m.toml",
+            "name = \"m\"\nmode = \"read\"\n",
+            &PromptSet::standard(),
+        )
+        .expect("valid");
+        assert_eq!(plan.file(), "m.toml");
+        assert_eq!(plan.title(), "m");
+        assert!(plan.enabled());
+        assert_eq!(plan.code(), CodeSource::Auto);
+        assert_eq!(plan.code_length(), 6);
+        assert_eq!(plan.ttl(), secs(600));
+        assert_eq!(plan.attempts(), 5);
+        assert_eq!(plan.repeats(), 2);
+        assert_eq!(plan.language(), "en");
+        assert_eq!(plan.trunk(), None);
+        assert_eq!(plan.number(), None);
+        assert_eq!(plan.max_duration(), secs(300));
+        assert_eq!(plan.pacing().digit_gap, millis(300));
+        assert!(plan.pacing().grouping.is_empty());
+        assert_eq!(
+            plan.gate(),
+            Gate {
+                enabled: true,
+                timeout: secs(8)
+            }
+        );
+        assert!(!plan.sms().enabled);
+        assert_eq!(plan.limits().per_number, None);
+        assert!(plan.limits().replace_previous);
+        assert!(!plan.verify().allow_repeat);
+        assert_eq!(
+            plan.collect(),
+            CollectTimeouts {
+                first_digit: secs(10),
+                inter_digit: secs(5)
+            }
+        );
+        assert!(!plan.has_custom_flow());
+        assert!(plan.flow().find("menu").is_some());
+    }
+
+    #[test]
+    fn input_mode_has_no_gate_by_default() {
+        let plan = Dialplan::from_toml(
+            "m.toml",
+            "name = \"m\"\nmode = \"input\"\n",
+            &PromptSet::standard(),
+        )
+        .expect("valid");
+        assert!(!plan.gate().enabled);
+        assert!(plan.flow().find("ask").is_some());
+    }
+
+    #[test]
+    fn sms_template_renders_the_code() {
+        let template = SmsTemplate("Code {code}; again: {code}".to_owned());
+        assert_eq!(template.render("123456"), "Code 123456; again: 123456");
+    }
+
+    #[test]
+    fn language_tags() {
+        for ok in ["en", "pt-BR", "zh-Hant-TW", "fil"] {
+            assert!(is_language(ok), "{ok}");
+        }
+        for bad in ["", "e", "EN", "english", "en-", "en_US", "en-toolongsubtag"] {
+            assert!(!is_language(bad), "{bad}");
+        }
+    }
 }

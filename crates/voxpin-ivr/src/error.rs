@@ -69,7 +69,7 @@ pub enum Reason {
         allowed: &'static str,
     },
     /// A rate could not be read.
-    #[error("`{value}` is not a rate: {problem} (write e.g. \"3/1h\")")]
+    #[error("`{value}` is not a rate: {problem}")]
     BadRate {
         /// The text as written.
         value: String,
@@ -208,13 +208,13 @@ pub enum Reason {
         path: String,
     },
     /// A caller who never presses a key is never hung up on.
-    #[error("a caller who never presses a key loops forever: {path}; add a `limit` with `on.repeats_exhausted`")]
+    #[error("a caller who never presses a key can loop forever: {path}; give one of these states a `limit` whose `on.repeats_exhausted` leads out of the loop")]
     SilentLoop {
         /// The loop, as `a -> b -> a`.
         path: String,
     },
     /// A step that does not fit the dialplan's mode.
-    #[error("`{step}` cannot be used in a `{mode}` dialplan: {why}")]
+    #[error("`{step}` cannot be used in {mode} mode: {why}")]
     ModeMismatch {
         /// The step.
         step: &'static str,
@@ -233,6 +233,14 @@ pub enum Reason {
         sum: u64,
         /// The code length.
         code_length: u8,
+    },
+    /// A flow or a state is larger than voxpin accepts.
+    #[error("at most {max} {what}")]
+    TooMany {
+        /// What is counted.
+        what: &'static str,
+        /// The most allowed.
+        max: usize,
     },
     /// Two files define the same application name.
     #[error("application `{name}` is also defined in {other_file}")]
@@ -284,4 +292,36 @@ pub(crate) fn line_of(text: &str, offset: usize) -> usize {
         .filter(|&&b| b == b'\n')
         .count()
         + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_has_file_line_key_reason() {
+        let site = ErrorSite {
+            file: "a.toml",
+            text: "x = 1\ny = 2\n",
+        };
+        let e = site.error(Some(6..7), "y", Reason::EmptyStep);
+        assert_eq!(e.line, Some(2));
+        assert!(
+            e.to_string().starts_with("a.toml:2: y: a step needs"),
+            "{e}"
+        );
+        let e = site.error(None, "", Reason::MissingCodePlaceholder);
+        assert_eq!(
+            e.to_string(),
+            "a.toml: the template has no `{code}` placeholder"
+        );
+    }
+
+    #[test]
+    fn lines_count_from_one_and_clamp() {
+        assert_eq!(line_of("a\nb\nc", 0), 1);
+        assert_eq!(line_of("a\nb\nc", 2), 2);
+        assert_eq!(line_of("a\nb\nc", 4), 3);
+        assert_eq!(line_of("a\nb\nc", 999), 3);
+    }
 }

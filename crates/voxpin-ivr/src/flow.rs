@@ -12,185 +12,20 @@
 //!   any state ──HungUp / hangup step / max_duration──▶ Finished
 //! ```
 
-use std::collections::BTreeMap;
-use std::collections::VecDeque;
-use std::fmt;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use zeroize::Zeroizing;
-
 use crate::dialplan::{CollectTimeouts, Dialplan, Gate, Pacing};
 use crate::graph::{is_dtmf, Event, FlowGraph, State, StateId, Step};
+use crate::io::{
+    Action, EndCause, EnteredCode, FlowContext, FlowEvent, FlowRecord, PlayItem, RecordKind,
+    ShownKey,
+};
 use crate::names::{PromptName, StateName};
 
-/// Per-call facts the flow needs from the OTP behind the call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FlowContext {
-    /// Digits of this call's code (what `collect = "code"` waits for).
-    pub code_length: u8,
-    /// Verification attempts the code has left.
-    pub attempts_remaining: u32,
-}
-
-/// What happened on the call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FlowEvent {
-    /// The call was answered: the flow starts.
-    Answered,
-    /// The last [`Action::Play`] finished playing (not reported for a stopped one).
-    PlaybackFinished,
-    /// A DTMF key: `'0'..='9'`, `'*'`, `'#'`, `'A'..='D'` (anything else is ignored).
-    Digit(char),
-    /// The far end hung up: the flow ends without [`Action::Hangup`].
-    HungUp,
-    /// The answer to [`Action::Verify`].
-    VerifyResult {
-        /// The code was right.
-        valid: bool,
-        /// Attempts the code has left.
-        attempts_remaining: u32,
-        /// No attempt is left: the code is failed.
-        exhausted: bool,
-    },
-}
-
-/// What the engine must do.
-#[derive(Debug, Clone)]
-pub enum Action {
-    /// Play these items in order, then report [`FlowEvent::PlaybackFinished`].
-    Play(Vec<PlayItem>),
-    /// Stop the current playback at once (barge-in); do not report it finished.
-    StopPlayback,
-    /// Verify this code against the store, then report [`FlowEvent::VerifyResult`].
-    Verify(EnteredCode),
-    /// Send the application's SMS with the code.
-    SendSms,
-    /// Hang up the call. The flow is finished.
-    Hangup,
-    /// Add this to the OTP's session record.
-    Record(FlowRecord),
-}
-
-/// One item of a playlist.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PlayItem {
-    /// A prompt from the library.
-    Prompt(PromptName),
-    /// Silence.
-    Silence(Duration),
-    /// The code's digits (the engine knows them, the flow never does), spoken with this pacing.
-    Code(Pacing),
-}
-
-/// Digits the caller typed as a code. A secret: `Debug` shows only its length, and
-/// the memory is wiped on drop.
-#[derive(Clone, Default)]
-pub struct EnteredCode(Zeroizing<String>);
-
-impl EnteredCode {
-    /// The digits, for the verifier only. Never log them.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// How many digits were typed.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether nothing was typed.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for EnteredCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "EnteredCode({} digits)", self.0.len())
-    }
-}
-
-/// One line of the OTP's session record, with its time and the state it happened in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FlowRecord {
-    /// When.
-    pub at: Instant,
-    /// The state the flow was in.
-    pub state: StateName,
-    /// What.
-    pub kind: RecordKind,
-}
-
-/// What a [`FlowRecord`] says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RecordKind {
-    /// A key was pressed.
-    Keypress {
-        /// The key, or `Masked` for a digit outside a menu (it may be part of a code).
-        key: ShownKey,
-    },
-    /// A playlist ended.
-    Played {
-        /// The prompts it held, in order.
-        prompts: Vec<PromptName>,
-        /// Whether it held the code.
-        code: bool,
-        /// Whether it played to the end (false: barge-in, hang-up or time limit).
-        completed: bool,
-    },
-    /// The code was played to the end, for the `count`-th time on this call.
-    CodePlayed {
-        /// How often so far.
-        count: u32,
-    },
-    /// The store answered a verification.
-    Verified {
-        /// The code was right.
-        valid: bool,
-        /// Attempts left.
-        attempts_remaining: u32,
-        /// No attempt left.
-        exhausted: bool,
-    },
-    /// The "press any key" gate was passed (a key) or not (timeout, limit, hang-up).
-    Gate {
-        /// Whether a key was pressed.
-        passed: bool,
-    },
-    /// The flow ended.
-    Ended {
-        /// Why.
-        cause: EndCause,
-    },
-}
-
-/// A key as the record shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ShownKey {
-    /// A menu key, `*`, `#` or `A`-`D`, shown as pressed.
-    Key(char),
-    /// A digit that may belong to a code.
-    Masked,
-}
-
-/// Why a flow ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum EndCause {
-    /// A `hangup` step.
-    Hangup,
-    /// The far end hung up.
-    CallerHungUp,
-    /// The dialplan's `max_duration` passed.
-    MaxDuration,
-    /// The flow passed control between states too often without waiting (a guard; loading prevents it).
-    Spin,
-}
-
 /// How many state changes one input may cause before the flow gives up (a guard).
-const MAX_HOPS: usize = 256;
+const MAX_HOPS: usize = 4096;
 
 /// The settings a running flow needs, copied from its dialplan.
 #[derive(Debug, Clone)]
@@ -336,7 +171,7 @@ impl Flow {
 
     /// The state the flow is in.
     pub fn state(&self) -> &StateName {
-        &self.graph.state(self.current).name
+        &self.graph.at(self.current).name
     }
 
     /// Whether the flow has ended (hung up, or the caller did).
@@ -356,6 +191,11 @@ impl Flow {
 
     /// Pushes one call event in. Drain [`Flow::poll_action`] afterwards.
     pub fn handle_event(&mut self, now: Instant, event: FlowEvent) {
+        if self.deadline.is_some_and(|d| now >= d) && !matches!(self.phase, Phase::Finished) {
+            // The call outlived `max_duration` even if the timer was not served.
+            self.handle_timeout(now);
+            return;
+        }
         match event {
             FlowEvent::Answered => {
                 if matches!(self.phase, Phase::Waiting) {
@@ -525,7 +365,7 @@ impl Flow {
                     },
                 );
                 let graph = Arc::clone(&self.graph);
-                let state = graph.state(self.current);
+                let state = graph.at(self.current);
                 let target = state.on(Event::Key(key)).or(state.on(Event::AnyKey));
                 if let Some(target) = target {
                     if state.gate && self.gate_pending {
@@ -580,7 +420,7 @@ impl Flow {
     /// Fires `event` in the current state: follows its transition, or hangs up if
     /// the state has none (loading makes that impossible).
     fn fire(&mut self, now: Instant, event: Event) {
-        match self.graph.state(self.current).on(event) {
+        match self.graph.at(self.current).on(event) {
             Some(target) => self.go(now, target),
             None => self.finish(now, EndCause::Hangup, true),
         }
@@ -597,7 +437,7 @@ impl Flow {
     fn enter(&mut self, now: Instant, mut target: StateId) -> bool {
         let graph = Arc::clone(&self.graph);
         for _ in 0..MAX_HOPS {
-            let state = graph.state(target);
+            let state = graph.at(target);
             if self.gate_pending && !state.gate {
                 self.gate_pending = false;
                 self.record(now, RecordKind::Gate { passed: false });
@@ -640,7 +480,7 @@ impl Flow {
     fn run(&mut self, now: Instant) {
         let graph = Arc::clone(&self.graph);
         for _ in 0..MAX_HOPS {
-            let state = graph.state(self.current);
+            let state = graph.at(self.current);
             let Some(step) = state.steps.get(self.step) else {
                 self.finish(now, EndCause::Hangup, true);
                 return;
@@ -755,8 +595,137 @@ impl Flow {
     }
 
     fn record(&mut self, at: Instant, kind: RecordKind) {
-        let state = self.graph.state(self.current).name.clone();
+        let state = self.graph.at(self.current).name.clone();
         self.actions
             .push_back(Action::Record(FlowRecord { at, state, kind }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names::PromptSet;
+
+    #[allow(clippy::disallowed_methods)]
+    fn origin() -> Instant {
+        Instant::now()
+    }
+
+    fn input_flow(now: Instant) -> Flow {
+        let text = "name = \"t\"\nmode = \"input\"\ncode_length = 4\nmax_duration = \"1m\"\n[collect]\nfirst_digit = \"7s\"\ninter_digit = \"3s\"\n";
+        let plan = Dialplan::from_toml("t.toml", text, &PromptSet::standard()).expect("valid");
+        Flow::new(
+            Arc::new(plan),
+            FlowContext {
+                code_length: 4,
+                attempts_remaining: 5,
+            },
+            now,
+        )
+    }
+
+    fn drain(flow: &mut Flow) -> Vec<Action> {
+        std::iter::from_fn(|| flow.poll_action()).collect()
+    }
+
+    #[test]
+    fn timers_follow_the_phase() {
+        let t0 = origin();
+        let mut flow = input_flow(t0);
+        assert_eq!(
+            flow.poll_timeout(),
+            None,
+            "nothing is timed before the answer"
+        );
+        flow.handle_event(t0, FlowEvent::Answered);
+        assert_eq!(
+            flow.poll_timeout(),
+            Some(t0 + Duration::from_secs(60)),
+            "only max_duration while playing"
+        );
+        let t1 = t0 + Duration::from_secs(2);
+        flow.handle_event(t1, FlowEvent::PlaybackFinished);
+        assert_eq!(
+            flow.poll_timeout(),
+            Some(t1 + Duration::from_secs(7)),
+            "first digit"
+        );
+        let t2 = t1 + Duration::from_secs(1);
+        flow.handle_event(t2, FlowEvent::Digit('4'));
+        assert_eq!(
+            flow.poll_timeout(),
+            Some(t2 + Duration::from_secs(3)),
+            "inter digit"
+        );
+        flow.handle_event(t2, FlowEvent::Digit('*'));
+        assert_eq!(
+            flow.poll_timeout(),
+            Some(t2 + Duration::from_secs(7)),
+            "`*` starts over"
+        );
+        // An early call to handle_timeout changes nothing.
+        flow.handle_timeout(t2 + Duration::from_secs(1));
+        assert_eq!(flow.state(), "ask");
+        assert!(!drain(&mut flow)
+            .iter()
+            .any(|a| matches!(a, Action::Verify(_))));
+    }
+
+    #[test]
+    fn a_second_answer_does_not_restart_the_flow() {
+        let t0 = origin();
+        let mut flow = input_flow(t0);
+        flow.handle_event(t0, FlowEvent::Answered);
+        let first = drain(&mut flow).len();
+        flow.handle_event(t0, FlowEvent::Answered);
+        assert_eq!(first, 1);
+        assert!(drain(&mut flow).is_empty());
+    }
+
+    #[test]
+    fn verify_result_updates_attempts() {
+        let t0 = origin();
+        let mut flow = input_flow(t0);
+        flow.handle_event(t0, FlowEvent::Answered);
+        flow.handle_event(t0, FlowEvent::PlaybackFinished);
+        for k in "1234".chars() {
+            flow.handle_event(t0, FlowEvent::Digit(k));
+        }
+        let verify = drain(&mut flow).into_iter().find_map(|a| match a {
+            Action::Verify(code) => Some(code),
+            _ => None,
+        });
+        assert_eq!(verify.as_ref().map(EnteredCode::expose), Some("1234"));
+        flow.handle_event(
+            t0,
+            FlowEvent::VerifyResult {
+                valid: false,
+                attempts_remaining: 3,
+                exhausted: false,
+            },
+        );
+        assert_eq!(flow.attempts_remaining(), 3);
+        assert_eq!(flow.state(), "incorrect");
+    }
+
+    #[test]
+    fn late_events_after_the_end_are_ignored() {
+        let t0 = origin();
+        let mut flow = Flow::invalid_request(t0);
+        assert!(flow.dialplan().is_none());
+        flow.handle_event(t0, FlowEvent::Answered);
+        flow.handle_event(t0, FlowEvent::PlaybackFinished);
+        assert!(flow.is_finished());
+        drain(&mut flow);
+        for event in [
+            FlowEvent::Digit('1'),
+            FlowEvent::HungUp,
+            FlowEvent::PlaybackFinished,
+            FlowEvent::Answered,
+        ] {
+            flow.handle_event(t0, event);
+        }
+        flow.handle_timeout(t0 + Duration::from_secs(3600));
+        assert!(drain(&mut flow).is_empty());
     }
 }

@@ -33,9 +33,15 @@ impl FlowGraph {
         self.start
     }
 
-    /// One state.
-    pub fn state(&self, id: StateId) -> &State {
-        // Invariant: StateIds are only made by `build` for this graph's states.
+    /// One state; `None` for an id from another graph.
+    pub fn state(&self, id: StateId) -> Option<&State> {
+        self.states.get(id.0)
+    }
+
+    /// One state of this graph.
+    pub(crate) fn at(&self, id: StateId) -> &State {
+        // Invariant: ids reaching here come from this graph (`build`, its own
+        // transitions, or `start`), so they index its states.
         &self.states[id.0]
     }
 
@@ -166,6 +172,12 @@ pub fn is_dtmf(c: char) -> bool {
     c.is_ascii_digit() || matches!(c, '*' | '#' | 'A'..='D')
 }
 
+/// The most states a flow may have (keeps loading fast: the checks are quadratic).
+const MAX_STATES: usize = 200;
+
+/// The most steps a state may have.
+const MAX_STEPS: usize = 64;
+
 /// What the graph builder needs from the rest of the dialplan.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct GraphContext<'a> {
@@ -203,6 +215,32 @@ pub(crate) fn build(raw: &RawFlow, cx: GraphContext<'_>) -> Result<FlowGraph, Ve
             None
         }
     };
+    if raw.states.len() > MAX_STATES {
+        let reason = Reason::TooMany {
+            what: "states in a flow",
+            max: MAX_STATES,
+        };
+        return Err(vec![cx.site.error(
+            Some(raw.start.span()),
+            "flow.states",
+            reason,
+        )]);
+    }
+    if let Some((name, state)) = raw
+        .states
+        .iter()
+        .find(|(_, s)| s.get_ref().steps.len() > MAX_STEPS)
+    {
+        let reason = Reason::TooMany {
+            what: "steps in a state",
+            max: MAX_STEPS,
+        };
+        return Err(vec![cx.site.error(
+            Some(state.span()),
+            format!("flow.states.{name}.steps"),
+            reason,
+        )]);
+    }
     let start = lookup(&raw.start, "flow.start".into(), &mut errors);
     let mut states = Vec::with_capacity(raw.states.len());
     for (name, state) in &raw.states {
@@ -247,6 +285,7 @@ fn build_state(
     let mut steps = Vec::new();
     let mut ended_by: Option<&'static str> = None;
     let mut collected_code = false;
+    let mut unresolved = false;
     for (i, step) in state.steps.iter().enumerate() {
         let step_key = format!("{key}.steps[{i}]");
         let span = Some(step.span());
@@ -260,6 +299,7 @@ fn build_state(
         let Some(resolved) =
             build_step(step.get_ref(), &step_key, span.clone(), cx, lookup, errors)
         else {
+            unresolved = true;
             continue;
         };
         let mode_problem = match (&resolved, cx.mode) {
@@ -296,7 +336,7 @@ fn build_state(
         }
         steps.push(resolved);
     }
-    if ended_by.is_none() {
+    if ended_by.is_none() && !unresolved {
         errors.push(cx.site.error(
             Some(raw.span()),
             key,
@@ -634,4 +674,34 @@ pub(crate) fn duration(
             errors.push(cx.site.error(Some(value.span()), key, reason));
         })
         .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_parse() {
+        assert_eq!(Event::parse("1"), Some(Event::Key('1')));
+        assert_eq!(Event::parse("#"), Some(Event::Key('#')));
+        assert_eq!(Event::parse("D"), Some(Event::Key('D')));
+        assert_eq!(Event::parse("any_key"), Some(Event::AnyKey));
+        assert_eq!(
+            Event::parse("repeats_exhausted"),
+            Some(Event::RepeatsExhausted)
+        );
+        assert_eq!(Event::parse("E"), None);
+        assert_eq!(Event::parse("12"), None);
+        assert_eq!(Event::parse(""), None);
+        assert_eq!(Event::parse("Timeout"), None);
+    }
+
+    #[test]
+    fn dtmf_keys() {
+        let keys: String = (0u8..=127)
+            .map(char::from)
+            .filter(|&c| is_dtmf(c))
+            .collect();
+        assert_eq!(keys, "#*0123456789ABCD");
+    }
 }

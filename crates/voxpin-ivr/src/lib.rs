@@ -55,6 +55,7 @@ mod duration;
 mod error;
 mod flow;
 mod graph;
+mod io;
 mod names;
 mod raw;
 mod set;
@@ -66,10 +67,11 @@ pub use dialplan::{
 };
 pub use duration::{parse_duration, DurationProblem, Rate};
 pub use error::{DialplanError, Reason};
-pub use flow::{
-    Action, EndCause, EnteredCode, Flow, FlowContext, FlowEvent, FlowRecord, PlayItem, RecordKind,
+pub use flow::Flow;
+pub use graph::{is_dtmf, Event, FlowGraph, State, StateId, Step};
+pub use io::{
+    Action, EndCause, EnteredCode, FlowContext, FlowEvent, FlowRecord, PlayItem, RecordKind,
     ShownKey,
 };
-pub use graph::{is_dtmf, Event, FlowGraph, State, StateId, Step};
 pub use names::{PhoneNumber, PromptName, PromptSet, StateName, STANDARD_PROMPTS};
 pub use set::DialplanSet;

@@ -141,3 +141,30 @@ impl DialplanSet {
         &self.prompts
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_set_finds_nothing() {
+        let set = DialplanSet::empty(PromptSet::standard());
+        assert!(set.is_empty());
+        assert_eq!(set.len(), 0);
+        assert!(set.by_name("login").is_none());
+        assert!(set.by_number("+15550100100").is_none());
+        assert!(set.prompts().contains("goodbye"));
+    }
+
+    #[test]
+    fn reload_checks_against_the_same_prompts() {
+        let set = DialplanSet::empty(PromptSet::new(["goodbye"]));
+        let text = "name = \"x\"\nmode = \"read\"\n[flow]\nstart = \"a\"\n[flow.states.a]\nsteps = [{ play = \"your-code-is\" }, \"hangup\"]\n";
+        let errors = set.reload([("x.toml", text)]).expect_err("unknown prompt");
+        assert!(
+            matches!(errors[0].reason, Reason::UnknownPrompt { .. }),
+            "{:?}",
+            errors[0]
+        );
+    }
+}

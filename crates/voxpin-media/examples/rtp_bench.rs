@@ -1,1 +1,303 @@
-fn main() {}
+//! RTP playout benchmark: N concurrent calls streaming prompts through real
+//! UDP sockets on loopback, paced by the media workers.
+//!
+//! For each N it prints send-slot lateness (p50/p99/p99.9/max), CPU µs per
+//! packet of the send threads (from `/proc/self/task/*/stat`), the same for
+//! a bare UDP pump sending as many packets from the same number of sockets
+//! without pacing, and resident memory per call.
+//!
+//! ```text
+//! cargo run --release -p voxpin-media --features driver --example rtp_bench -- \
+//!     [--seconds 10] [--calls 500,1000,2000,4000] [--workers 2]
+//! ```
+#![allow(clippy::disallowed_methods)] // a benchmark reads the clock
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use rand::SeedableRng;
+use voxpin_media::driver::{MediaWorker, PortAllocator, PortRange};
+use voxpin_media::*;
+
+struct Args {
+    seconds: u64,
+    calls: Vec<usize>,
+    workers: usize,
+}
+
+fn args() -> Result<Args> {
+    let mut a = Args {
+        seconds: 10,
+        calls: vec![500, 1000, 2000, 4000],
+        workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().context("flag without value")?;
+        match flag.as_str() {
+            "--seconds" => a.seconds = value.parse()?,
+            "--calls" => a.calls = value.split(',').map(str::parse).collect::<Result<_, _>>()?,
+            "--workers" => a.workers = value.parse()?,
+            other => bail!("unknown flag {other}"),
+        }
+    }
+    Ok(a)
+}
+
+fn clock_ticks_per_second() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// (utime + stime) in clock ticks of a `stat` file's contents.
+fn cpu_ticks(stat: &str) -> Option<u64> {
+    let after = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // After the command: state is field 3, utime 14, stime 15 (1-based).
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// CPU ticks of all threads whose name starts with `prefix`.
+fn threads_cpu(prefix: &str) -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    dir.flatten()
+        .filter_map(|task| {
+            let comm = std::fs::read_to_string(task.path().join("comm")).ok()?;
+            if !comm.trim().starts_with(prefix) {
+                return None;
+            }
+            cpu_ticks(&std::fs::read_to_string(task.path().join("stat")).ok()?)
+        })
+        .sum()
+}
+
+fn process_cpu() -> u64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| cpu_ticks(&s))
+        .unwrap_or(0)
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string(Path::new("/proc/self/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn playlist() -> Result<Playlist> {
+    let en = Language::new("en")?;
+    let pacing = Pacing {
+        group_sizes: vec![3, 3],
+        ..Pacing::default()
+    };
+    let code = || -> Result<PlayItem> {
+        Ok(PlayItem::Code {
+            digits: CodeDigits::new("481516")?,
+            pacing: pacing.clone(),
+        })
+    };
+    Ok(Playlist::new(en)
+        .with(ItemTag(1), PlayItem::Prompt("your-code-is".into()))
+        .with(ItemTag(2), code()?)
+        .with(ItemTag(3), PlayItem::Prompt("i-repeat".into()))
+        .with(ItemTag(4), code()?)
+        .with(ItemTag(5), PlayItem::Prompt("press-1-to-repeat".into())))
+}
+
+struct Step {
+    calls: usize,
+    p50: Duration,
+    p99: Duration,
+    p999: Duration,
+    max: Duration,
+    packets: u64,
+    expected: u64,
+    errors: u64,
+    cpu_us_per_packet: f64,
+    process_cpu_us_per_packet: f64,
+    pump_us_per_packet: f64,
+    kib_per_call: f64,
+}
+
+fn run_step(calls: usize, a: &Args, prompts: &Arc<PromptLibrary>, hz: f64) -> Result<Step> {
+    let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    // Destinations: a few sockets nobody reads (the kernel drops overflow).
+    let sinks: Vec<UdpSocket> = (0..16)
+        .map(|_| UdpSocket::bind("127.0.0.1:0"))
+        .collect::<Result<_, _>>()?;
+    let sink_addrs: Vec<SocketAddr> = sinks
+        .iter()
+        .map(|s| s.local_addr())
+        .collect::<Result<_, _>>()?;
+    let ports = PortAllocator::new(
+        ip,
+        PortRange {
+            first: 30_000,
+            last: 30_000 + 2 * calls as u16 + 200,
+        },
+    );
+    let list = playlist()?;
+    let rss_before = rss_kib();
+    let mut workers = Vec::new();
+    for w in 0..a.workers {
+        // Events are not needed here; the receiver is dropped.
+        let (worker, _events) = MediaWorker::spawn(&format!("rtp-worker-{w}"))?;
+        workers.push(worker);
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(calls as u64);
+    for i in 0..calls {
+        let socket = ports.bind()?;
+        let mut config = SessionConfig::new(Codec::Pcmu, Arc::clone(prompts));
+        config.remote = Some(sink_addrs[i % sink_addrs.len()]);
+        config.symmetric = false;
+        config.inband_dtmf = false;
+        config.telephone_event = Some(101);
+        config.inactivity_timeout = Duration::from_secs(3600);
+        let session = MediaSession::new(Instant::now(), config, &mut rng);
+        let key = SessionKey(i as u64);
+        let worker = &workers[i % workers.len()];
+        worker.insert(key, session, socket)?;
+        worker.play(key, list.clone())?;
+    }
+    for w in &workers {
+        w.report()?; // every insert processed
+    }
+    // Warm up one second, then measure.
+    std::thread::sleep(Duration::from_secs(1));
+    let rss_after = rss_kib();
+    for w in &workers {
+        w.reset_lateness()?;
+    }
+    let sent_before: u64 = workers
+        .iter()
+        .map(|w| w.report().map(|r| r.packets_sent))
+        .sum::<Result<_, _>>()?;
+    let cpu0 = threads_cpu("rtp-worker");
+    let proc0 = process_cpu();
+    let started = Instant::now();
+    std::thread::sleep(Duration::from_secs(a.seconds));
+    let elapsed = started.elapsed();
+    let cpu1 = threads_cpu("rtp-worker");
+    let proc1 = process_cpu();
+    let mut lateness = LatenessHistogram::new();
+    let mut sent_after = 0;
+    let mut errors = 0;
+    for w in &workers {
+        let r = w.report()?;
+        lateness.merge(&r.lateness);
+        sent_after += r.packets_sent;
+        errors += r.send_errors;
+    }
+    for w in workers {
+        w.shutdown();
+    }
+    let packets = sent_after - sent_before;
+    let per_packet = |ticks: u64| ticks as f64 / hz * 1e6 / packets.max(1) as f64;
+
+    // A bare pump: the same packets from the same number of sockets, no pacing.
+    let pump_sockets: Vec<UdpSocket> = (0..calls)
+        .map(|_| UdpSocket::bind("127.0.0.1:0"))
+        .collect::<Result<_, _>>()?;
+    let pump_packets = (calls * 50 * 2) as u64;
+    let pump = std::thread::Builder::new()
+        .name("bare-pump".into())
+        .spawn(move || {
+            let packet = [0x80u8; 172];
+            for i in 0..pump_packets as usize {
+                let _ = pump_sockets[i % pump_sockets.len()]
+                    .send_to(&packet, sink_addrs[i % sink_addrs.len()]);
+            }
+            std::fs::read_to_string("/proc/thread-self/stat")
+                .ok()
+                .and_then(|s| cpu_ticks(&s))
+                .unwrap_or(0)
+        })?;
+    let pump_ticks = pump
+        .join()
+        .map_err(|_| anyhow::anyhow!("pump thread panicked"))?;
+    drop(sinks);
+
+    Ok(Step {
+        calls,
+        p50: lateness.quantile(0.5),
+        p99: lateness.quantile(0.99),
+        p999: lateness.quantile(0.999),
+        max: lateness.max(),
+        packets,
+        expected: (calls as f64 * elapsed.as_secs_f64() * 50.0) as u64,
+        errors,
+        cpu_us_per_packet: per_packet(cpu1 - cpu0),
+        process_cpu_us_per_packet: per_packet(proc1 - proc0),
+        pump_us_per_packet: pump_ticks as f64 / hz * 1e6 / pump_packets as f64,
+        kib_per_call: rss_after.saturating_sub(rss_before) as f64 / calls as f64,
+    })
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3}", d.as_secs_f64() * 1000.0)
+}
+
+fn main() -> Result<()> {
+    let a = args()?;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../prompts");
+    let prompts = Arc::new(PromptLibrary::load_dir(&root)?);
+    let hz = clock_ticks_per_second();
+    println!(
+        "rtp_bench: {} s per step, {} send worker(s), {} CPU(s), 20 ms G.711 packets of 172 bytes",
+        a.seconds,
+        a.workers,
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!(
+        "{:>6} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>7} {:>9} {:>9} {:>9} {:>9}",
+        "calls",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "max ms",
+        "packets",
+        "expected",
+        "errors",
+        "cpu us/p",
+        "proc us/p",
+        "pump us/p",
+        "KiB/call"
+    );
+    for &calls in &a.calls {
+        let s = run_step(calls, &a, &prompts, hz)?;
+        println!(
+            "{:>6} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>7} {:>9.2} {:>9.2} {:>9.2} {:>9.1}",
+            s.calls,
+            ms(s.p50),
+            ms(s.p99),
+            ms(s.p999),
+            ms(s.max),
+            s.packets,
+            s.expected,
+            s.errors,
+            s.cpu_us_per_packet,
+            s.process_cpu_us_per_packet,
+            s.pump_us_per_packet,
+            s.kib_per_call
+        );
+    }
+    Ok(())
+}

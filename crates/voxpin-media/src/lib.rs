@@ -11,6 +11,8 @@
 //!   source learning, RFC 4733 ([`dtmf`]) and in-band ([`inband`]) DTMF.
 //! - [`pacer`]: [`Pacer`], every session of a worker on one 20 ms send loop.
 //! - [`rtp`]: packet parsing and building (the only user of `rtp-rs`).
+//! - `driver` (feature `driver`): UDP sockets from a port range and the
+//!   per-worker send thread.
 //!
 //! # Drive loop
 //!
@@ -55,6 +57,8 @@
 //! assert_eq!(sent, 5); // 100 ms of audio, 20 ms per packet
 //! ```
 
+#[cfg(feature = "driver")]
+pub mod driver;
 pub mod dtmf;
 pub mod g711;
 pub mod inband;

@@ -38,6 +38,9 @@ pub struct MemoryConfig {
     /// Events kept per session record (default 256); store-made events
     /// (verify results, expiry, cancel) are always kept.
     pub max_events: usize,
+    /// Records held at most (default 1,000,000); creation beyond is refused
+    /// with [`CreateError::StoreFull`] until a sweep forgets old records.
+    pub max_records: usize,
 }
 
 impl Default for MemoryConfig {
@@ -45,6 +48,7 @@ impl Default for MemoryConfig {
         MemoryConfig {
             retention: Duration::from_secs(24 * 60 * 60),
             max_events: 256,
+            max_records: 1_000_000,
         }
     }
 }
@@ -205,6 +209,11 @@ impl OtpStore for MemoryStore {
         let mut inner = lock(&app.inner);
 
         // Check every limit before changing anything.
+        if self.otps.len() >= self.config.max_records {
+            return Err(CreateError::StoreFull {
+                capacity: self.config.max_records,
+            });
+        }
         if let Some(max) = limits.max_concurrent_calls {
             if app.in_call.load(Ordering::Acquire) >= max {
                 return Err(CreateError::TooManyCalls { limit: max });

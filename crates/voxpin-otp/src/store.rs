@@ -150,6 +150,12 @@ pub enum CreateError {
         /// The limit.
         limit: u32,
     },
+    /// The store holds as many records as it may; try again after a sweep.
+    #[error("the OTP store is full ({capacity} records)")]
+    StoreFull {
+        /// How many records it holds at most.
+        capacity: usize,
+    },
     /// The policy's time to live is zero or longer than a day.
     #[error("the time to live must be between 1 s and 24 h")]
     BadTtl,

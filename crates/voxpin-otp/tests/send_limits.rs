@@ -189,3 +189,29 @@ fn bad_policies_are_refused() {
     ));
     assert!(store.is_empty());
 }
+
+#[test]
+fn a_full_store_refuses_until_a_sweep_forgets() {
+    let store = voxpin_otp::MemoryStore::with_config(
+        voxpin_otp::SecretKey::from_bytes([1; 32]),
+        voxpin_otp::MemoryConfig {
+            max_records: 2,
+            retention: Duration::from_secs(60),
+            ..voxpin_otp::MemoryConfig::default()
+        },
+    );
+    store
+        .create(t(0), manual("+14155550100", "123456"))
+        .unwrap();
+    store
+        .create(t(0), manual("+14155550101", "123456"))
+        .unwrap();
+    assert!(matches!(
+        store.create(t(1), manual("+14155550102", "123456")),
+        Err(CreateError::StoreFull { capacity: 2 })
+    ));
+    store.purge_expired(t(660)).unwrap();
+    store
+        .create(t(660), manual("+14155550102", "123456"))
+        .unwrap();
+}

@@ -200,7 +200,8 @@ pub(crate) struct CancelState {
 /// The timers of one call, in one fixed table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CallTimer {
-    /// Outbound: the ring timeout; CANCEL when it fires.
+    /// Outbound: the ring timeout, CANCEL when it fires. Inbound: the
+    /// answer guard, 480 when it fires.
     Ring,
     /// Outbound: 64·T1 after CANCEL, end the call without a final response.
     CancelGuard,

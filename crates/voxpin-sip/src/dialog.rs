@@ -229,3 +229,131 @@ pub(crate) fn header_list(headers: &Headers, name: &HeaderName) -> Vec<String> {
     }
     entries
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::msg::{parse_datagram, Datagram, Message};
+
+    fn message(text: &str) -> Message {
+        match parse_datagram(text.replace('\n', "\r\n").as_bytes()) {
+            Ok(Datagram::Message(m)) => m,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn invite() -> Request {
+        match message(
+            "INVITE sip:bob@192.0.2.2 SIP/2.0\n\
+             Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\n\
+             From: <sip:alice@example.com>;tag=alice-tag\n\
+             To: <sip:bob@example.com>\n\
+             Call-ID: dlg-1\n\
+             CSeq: 7 INVITE\n\
+             Contact: <sip:alice@192.0.2.1:5060>\n\
+             Record-Route: <sip:p1.example.com;lr>, <sip:p2.example.com;lr>\n\
+             Content-Length: 0\n\n",
+        ) {
+            Message::Request(r) => r,
+            Message::Response(_) => unreachable!(),
+        }
+    }
+
+    fn ok() -> Response {
+        match message(
+            "SIP/2.0 200 OK\n\
+             Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\n\
+             Record-Route: <sip:p1.example.com;lr>\n\
+             Record-Route: <sip:p2.example.com;lr>\n\
+             From: <sip:alice@example.com>;tag=alice-tag\n\
+             To: <sip:bob@example.com>;tag=bob-tag\n\
+             Call-ID: dlg-1\n\
+             CSeq: 7 INVITE\n\
+             Contact: <sip:bob@192.0.2.2:5070>\n\
+             Content-Length: 0\n\n",
+        ) {
+            Message::Response(r) => r,
+            Message::Request(_) => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn uac_dialog_reverses_the_route_set_and_targets_the_contact() {
+        let mut dialog = Dialog::uac(&invite(), &ok()).unwrap();
+        assert_eq!(
+            dialog.id(),
+            &DialogId {
+                call_id: "dlg-1".into(),
+                local_tag: "alice-tag".into(),
+                remote_tag: "bob-tag".into()
+            }
+        );
+        let bye = dialog.request(Method::Bye, "SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK2");
+        assert_eq!(bye.uri.to_string(), "sip:bob@192.0.2.2:5070");
+        let routes: Vec<_> = bye.headers.all(&HeaderName::Route).collect();
+        assert_eq!(
+            routes,
+            ["<sip:p2.example.com;lr>", "<sip:p1.example.com;lr>"]
+        );
+        assert_eq!(bye.headers.cseq().unwrap().seq, 8);
+        assert_eq!(bye.headers.from().unwrap().tag(), Some("alice-tag"));
+        assert_eq!(bye.headers.to().unwrap().tag(), Some("bob-tag"));
+        let ack = dialog.ack(7, "SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK3");
+        assert_eq!(ack.headers.cseq().unwrap().to_string(), "7 ACK");
+    }
+
+    #[test]
+    fn uas_dialog_keeps_the_route_order_and_checks_cseq() {
+        let mut dialog = Dialog::uas(&invite(), "bob-tag").unwrap();
+        assert_eq!(dialog.id().local_tag, "bob-tag");
+        assert_eq!(dialog.id().remote_tag, "alice-tag");
+        let bye = dialog.request(Method::Bye, "SIP/2.0/UDP 192.0.2.2;branch=z9hG4bK9");
+        assert_eq!(bye.uri.to_string(), "sip:alice@192.0.2.1:5060");
+        let routes: Vec<_> = bye.headers.all(&HeaderName::Route).collect();
+        assert_eq!(
+            routes,
+            ["<sip:p1.example.com;lr>", "<sip:p2.example.com;lr>"]
+        );
+        assert_eq!(bye.headers.from().unwrap().tag(), Some("bob-tag"));
+        assert!(dialog.accept_remote_cseq(8));
+        assert!(!dialog.accept_remote_cseq(6), "out of order");
+    }
+
+    #[test]
+    fn incoming_request_dialog_id_swaps_tags() {
+        let bye = match message(
+            "BYE sip:alice@192.0.2.1 SIP/2.0\n\
+             Via: SIP/2.0/UDP 192.0.2.2;branch=z9hG4bK5\n\
+             From: <sip:bob@example.com>;tag=bob-tag\n\
+             To: <sip:alice@example.com>;tag=alice-tag\n\
+             Call-ID: dlg-1\n\
+             CSeq: 1 BYE\n\
+             Content-Length: 0\n\n",
+        ) {
+            Message::Request(r) => r,
+            Message::Response(_) => unreachable!(),
+        };
+        let uac = Dialog::uac(&invite(), &ok()).unwrap();
+        assert_eq!(
+            DialogId::for_incoming_request(&bye).as_ref(),
+            Some(uac.id())
+        );
+    }
+
+    #[test]
+    fn header_lists_split_outside_brackets_and_quotes() {
+        let mut headers = Headers::default();
+        headers.push(
+            HeaderName::RecordRoute,
+            "<sip:a.example;lr>, \"x, y\" <sip:b.example;lr>,<sip:c,d@e.example>",
+        );
+        assert_eq!(
+            header_list(&headers, &HeaderName::RecordRoute),
+            [
+                "<sip:a.example;lr>",
+                "\"x, y\" <sip:b.example;lr>",
+                "<sip:c,d@e.example>"
+            ]
+        );
+    }
+}

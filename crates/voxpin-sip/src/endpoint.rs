@@ -84,6 +84,10 @@ pub struct EndpointConfig {
     /// produces [`Event::Dtmf`]; when off such INFOs are answered 200 and
     /// ignored.
     pub allow_info_dtmf: bool,
+    /// How long an inbound call may go without a final response before the
+    /// endpoint answers 480 itself and reports `NO_ANSWER` (a guard against
+    /// a driver that never decides; the caller usually cancels first).
+    pub incoming_answer_timeout: Duration,
 }
 
 impl Default for EndpointConfig {
@@ -94,6 +98,7 @@ impl Default for EndpointConfig {
             user_agent: concat!("voxpin/", env!("CARGO_PKG_VERSION")).to_owned(),
             timers: TimerConfig::default(),
             allow_info_dtmf: true,
+            incoming_answer_timeout: Duration::from_secs(180),
         }
     }
 }
@@ -369,6 +374,7 @@ impl Endpoint {
             }
             Err(error) => self.answer_unparseable(transport, source, bytes, &error),
         }
+        self.prune_timers();
     }
 
     /// Fires every timer due at `now`. Call at (or after)
@@ -388,6 +394,80 @@ impl Endpoint {
                 TimerOwner::Registration(id) => self.registration_timeout(now, id),
             }
         }
+        self.prune_timers();
+    }
+
+    /// Reports that `destination` cannot be reached over `transport` (a TCP
+    /// connection refused or reset, an ICMP unreachable): every transaction
+    /// toward it fails at once instead of waiting for its timer, and a call
+    /// still being set up there ends with `NETWORK_OUT_OF_ORDER`.
+    pub fn handle_transport_error(
+        &mut self,
+        now: Instant,
+        transport: Transport,
+        destination: SocketAddr,
+    ) {
+        let clients: Vec<TransactionKey> = self
+            .clients
+            .iter()
+            .filter(|(_, e)| e.transport == transport && e.destination == destination)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in clients {
+            let Some(entry) = self.clients.get_mut(&key) else {
+                continue;
+            };
+            let owner = entry.owner;
+            match &mut entry.machine {
+                ClientMachine::Invite(m) => m.handle_transport_error(),
+                ClientMachine::NonInvite(m) => m.handle_transport_error(),
+            }
+            if let ClientOwner::Invite(call) = owner {
+                if matches!(
+                    self.calls.get(&call).map(|c| &c.state),
+                    Some(crate::call::CallState::Calling { .. })
+                ) {
+                    self.end_call(now, call, HangupCause::NetworkOutOfOrder, None, Side::Local);
+                }
+            }
+            self.client_timeout(now, &key);
+        }
+        let servers: Vec<TransactionKey> = self
+            .servers
+            .iter()
+            .filter(|(_, e)| e.transport == transport && e.reply_to == destination)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in servers {
+            if let Some(entry) = self.servers.get_mut(&key) {
+                match &mut entry.machine {
+                    ServerMachine::Invite(m) => m.handle_transport_error(),
+                    ServerMachine::NonInvite(m) => m.handle_transport_error(),
+                }
+                self.drive_server(&key);
+            }
+        }
+        self.prune_timers();
+    }
+
+    /// Drops timer-heap entries that no longer match their owner's deadline,
+    /// so that [`poll_timeout`](Self::poll_timeout) is exact. Run at the end
+    /// of every public entry point.
+    fn prune_timers(&mut self) {
+        while let Some(Reverse((at, owner))) = self.timers.peek() {
+            let scheduled = match owner {
+                TimerOwner::Client(key) => self.clients.get(key).and_then(|e| e.scheduled),
+                TimerOwner::Server(key) => self.servers.get(key).and_then(|e| e.scheduled),
+                TimerOwner::Call(call) => self.calls.get(call).and_then(|c| c.scheduled),
+                TimerOwner::Registration(id) => {
+                    self.registrations.get(id).and_then(|r| r.scheduled)
+                }
+            };
+            if scheduled == Some(*at) {
+                break;
+            }
+            self.timers.pop();
+        }
     }
 
     /// The next message to send; call after every `handle_*` and command
@@ -406,6 +486,66 @@ impl Endpoint {
     /// when nothing is pending.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.timers.peek().map(|Reverse((at, _))| *at)
+    }
+
+    // ---- commands ------------------------------------------------------------
+
+    /// Places a call: sends an INVITE with `call.sdp_offer` and returns our
+    /// handle. Progress arrives as [`Event::Provisional`],
+    /// [`Event::Answered`] and finally [`Event::Ended`].
+    pub fn call(&mut self, now: Instant, call: OutboundCall) -> CallId {
+        let id = self.call_inner(now, call);
+        self.prune_timers();
+        id
+    }
+
+    /// Sends 180 Ringing on an inbound call that has no final response yet.
+    pub fn ringing(&mut self, now: Instant, call: CallId) {
+        self.ringing_inner(now, call);
+        self.prune_timers();
+    }
+
+    /// Answers an inbound call with 200 OK carrying `sdp_answer`; the 2xx is
+    /// retransmitted until the ACK arrives ([`Event::Confirmed`]).
+    pub fn answer(&mut self, now: Instant, call: CallId, sdp_answer: Bytes) {
+        self.answer_inner(now, call, sdp_answer);
+        self.prune_timers();
+    }
+
+    /// Rejects an inbound call that has no final response yet with `status`
+    /// (e.g. 486, 503 with `Retry-After` in `extra_headers`).
+    pub fn reject(
+        &mut self,
+        now: Instant,
+        call: CallId,
+        status: u16,
+        extra_headers: Vec<(HeaderName, String)>,
+    ) {
+        self.reject_inner(now, call, status, extra_headers);
+        self.prune_timers();
+    }
+
+    /// Ends a call from our side: CANCEL while an outbound call rings, BYE
+    /// once it is up, 480 for an inbound call not yet answered. Reports
+    /// [`Event::Ended`] (at once, or when the CANCEL completes).
+    pub fn hangup(&mut self, now: Instant, call: CallId) {
+        self.hangup_inner(now, call);
+        self.prune_timers();
+    }
+
+    /// Starts a REGISTER client: registers now, refreshes before expiry,
+    /// retries failures with back-off. Reports [`Event::Registration`].
+    pub fn register(&mut self, now: Instant, registration: Registration) -> RegistrationId {
+        let id = self.register_inner(now, registration);
+        self.prune_timers();
+        id
+    }
+
+    /// Removes the binding (REGISTER with `Expires: 0`) and stops the
+    /// client; reports `Unregistered` when the registrar answers.
+    pub fn unregister(&mut self, now: Instant, id: RegistrationId) {
+        self.unregister_inner(now, id);
+        self.prune_timers();
     }
 
     /// How many calls the endpoint holds (including ended ones that linger

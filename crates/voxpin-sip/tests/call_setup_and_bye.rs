@@ -118,3 +118,44 @@ fn slow_callee_gets_100_trying_sent_for_it() {
     assert_eq!(pair.sent_starting("SIP/2.0 100 Trying"), 1);
     assert_eq!(pair.sent_starting("INVITE "), 1, "100 Trying stops timer A");
 }
+
+#[test]
+fn tcp_calls_use_tcp_throughout_and_never_retransmit() {
+    let mut pair = Pair::new(5, NetConfig::perfect());
+    let mut call = pair.outbound_call();
+    call.transport = voxpin_sip::Transport::Tcp;
+    let outbound = pair.a.endpoint.call(pair.now, call);
+    assert!(pair.run_until(Duration::from_secs(1), |p| p.b.incoming().is_some()));
+    let inbound = pair.b.incoming().unwrap();
+    assert!(pair.b.saw(|e| matches!(
+        e,
+        Event::IncomingCall {
+            transport: voxpin_sip::Transport::Tcp,
+            ..
+        }
+    )));
+    pair.b
+        .endpoint
+        .answer(pair.now, inbound, Bytes::from_static(ANSWER));
+    assert!(pair.run_until(Duration::from_secs(1), |p| p
+        .b
+        .saw(|e| matches!(e, Event::Confirmed { .. }))));
+    pair.a.endpoint.hangup(pair.now, outbound);
+    pair.run_for(Duration::from_secs(40));
+    assert!(pair.b.ended(inbound).is_some());
+    assert_eq!(pair.sent_starting("INVITE "), 1);
+    assert_eq!(pair.sent_starting("SIP/2.0 200 OK"), 2);
+    assert!(pair
+        .net
+        .sent
+        .iter()
+        .all(|(_, _, text)| !text.contains("SIP/2.0/UDP")));
+    assert!(pair.net.sent[0].2.contains("transport=tcp"));
+    assert_eq!(pair.a.endpoint.transaction_count(), 0);
+}
+
+#[test]
+fn endpoint_can_move_between_threads() {
+    fn assert_send<T: Send>() {}
+    assert_send::<voxpin_sip::Endpoint>();
+}

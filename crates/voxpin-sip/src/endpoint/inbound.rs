@@ -16,8 +16,7 @@ use crate::msg::{HeaderName, Method, Param, Request, Response, UasCapabilities, 
 use crate::transaction::{ServerInvite, ServerInviteInput, ServerNonInvite, TransactionKey};
 
 impl Endpoint {
-    /// Sends 180 Ringing on an inbound call that has no final response yet.
-    pub fn ringing(&mut self, now: Instant, call: CallId) {
+    pub(super) fn ringing_inner(&mut self, now: Instant, call: CallId) {
         let contact = self.call_contact(call);
         let Some((key, tag)) = self.incoming_transaction(call) else {
             return;
@@ -27,9 +26,7 @@ impl Endpoint {
         });
     }
 
-    /// Answers an inbound call with 200 OK carrying `sdp_answer`; the 2xx is
-    /// retransmitted until the ACK arrives ([`Event::Confirmed`]).
-    pub fn answer(&mut self, now: Instant, call: CallId, sdp_answer: Bytes) {
+    pub(super) fn answer_inner(&mut self, now: Instant, call: CallId, sdp_answer: Bytes) {
         let contact = self.call_contact(call);
         let Some((key, tag)) = self.incoming_transaction(call) else {
             return;
@@ -62,6 +59,7 @@ impl Endpoint {
             interval: timers.t1,
             bye_pending: false,
         };
+        entry.timers.stop(CallTimer::Ring);
         if !entry.transport.is_reliable() {
             entry.timers.set(CallTimer::Retransmit, now + timers.t1);
         }
@@ -71,9 +69,7 @@ impl Endpoint {
         self.schedule_call(call);
     }
 
-    /// Rejects an inbound call that has no final response yet with `status`
-    /// (e.g. 486, 503 with `Retry-After` in `extra_headers`).
-    pub fn reject(
+    pub(super) fn reject_inner(
         &mut self,
         now: Instant,
         call: CallId,
@@ -309,6 +305,8 @@ impl Endpoint {
             entry.call = Some(id);
         }
         let sdp_offer = (!request.body.is_empty()).then(|| request.body.clone());
+        let mut timers = CallTimers::default();
+        timers.set(CallTimer::Ring, now + self.config.incoming_answer_timeout);
         self.events.push_back(Event::IncomingCall {
             call: id,
             source,
@@ -331,11 +329,11 @@ impl Endpoint {
                 transport,
                 dialog: None,
                 local_sdp: Bytes::new(),
-                timers: CallTimers::default(),
+                timers,
                 scheduled: None,
             },
         );
-        let _ = now;
+        self.schedule_call(id);
     }
 
     /// A re-INVITE in an established dialog: answered 200 with our current

@@ -13,10 +13,7 @@ use crate::msg::{CSeq, HeaderName, Headers, Method, Request, Response};
 use crate::transaction::TransactionKey;
 
 impl Endpoint {
-    /// Places a call: sends an INVITE with `call.sdp_offer` and returns our
-    /// handle. Progress arrives as [`Event::Provisional`],
-    /// [`Event::Answered`] and finally [`Event::Ended`].
-    pub fn call(&mut self, now: Instant, call: OutboundCall) -> CallId {
+    pub(super) fn call_inner(&mut self, now: Instant, call: OutboundCall) -> CallId {
         let id = CallId(self.next_call);
         self.next_call += 1;
         let sip_call_id = self.new_sip_call_id();
@@ -86,10 +83,7 @@ impl Endpoint {
         id
     }
 
-    /// Ends a call from our side: CANCEL while an outbound call rings, BYE
-    /// once it is up, 480 for an inbound call not yet answered. Reports
-    /// [`Event::Ended`] (at once, or when the CANCEL completes).
-    pub fn hangup(&mut self, now: Instant, call: CallId) {
+    pub(super) fn hangup_inner(&mut self, now: Instant, call: CallId) {
         let Some(entry) = self.calls.get_mut(&call) else {
             return;
         };

@@ -402,7 +402,7 @@ impl Endpoint {
                 break;
             };
             match timer {
-                CallTimer::Ring => self.cancel_call(now, call, HangupCause::NoAnswer),
+                CallTimer::Ring => self.ring_timeout(now, call),
                 CallTimer::CancelGuard => {
                     let cause = self.pending_cancel_cause(call);
                     self.end_call(now, call, cause, None, Side::Local);
@@ -420,6 +420,21 @@ impl Endpoint {
             }
         }
         self.schedule_call(call);
+    }
+}
+
+impl Endpoint {
+    /// The ring timer fired: cancel an outbound call, give up on an inbound
+    /// one nobody answered.
+    fn ring_timeout(&mut self, now: Instant, call: super::CallId) {
+        match self.calls.get(&call).map(|c| &c.state) {
+            Some(CallState::Calling { .. }) => self.cancel_call(now, call, HangupCause::NoAnswer),
+            Some(CallState::Incoming { .. }) => {
+                self.reject_incoming(now, call, 480, "Temporarily Unavailable", Vec::new());
+                self.end_call(now, call, HangupCause::NoAnswer, Some(480), Side::Local);
+            }
+            _ => {}
+        }
     }
 }
 

@@ -9,9 +9,11 @@ use crate::msg::{HeaderName, Response};
 use crate::register::{Phase, RegisterClient, Registration, RegistrationId, Step};
 
 impl Endpoint {
-    /// Starts a REGISTER client: registers now, refreshes before expiry,
-    /// retries failures with back-off. Reports [`Event::Registration`].
-    pub fn register(&mut self, now: Instant, registration: Registration) -> RegistrationId {
+    pub(super) fn register_inner(
+        &mut self,
+        now: Instant,
+        registration: Registration,
+    ) -> RegistrationId {
         let id = RegistrationId(self.next_registration);
         self.next_registration += 1;
         let call_id = self.new_sip_call_id();
@@ -22,13 +24,12 @@ impl Endpoint {
         id
     }
 
-    /// Removes the binding (REGISTER with `Expires: 0`) and stops the
-    /// client; reports `Unregistered` when the registrar answers.
-    pub fn unregister(&mut self, now: Instant, id: RegistrationId) {
+    pub(super) fn unregister_inner(&mut self, now: Instant, id: RegistrationId) {
         if let Some(client) = self.registrations.get_mut(&id) {
             client.phase = Phase::Unregistering;
             client.timer = None;
             self.send_register(now, id, None);
+            self.schedule_registration(id);
         }
     }
 

@@ -1,9 +1,11 @@
 //! SIP messages: the model, parsing, printing, framing, and the checks a UAS makes.
 //!
-//! This is the only module that names the `rsip` crate; everything else in voxpin works with
-//! the types below. Parsing is strict where RFC 3261 is strict and lenient where RFC 4475 asks
-//! for it (folded headers, whitespace before `:`, compact names, extension methods, escaped
-//! user parts).
+//! Everything else in voxpin works with the types below. The grammar is in-tree; `rsip` is
+//! named only by this module's test oracle (`docs/decisions/0001-sip-message-parser.md`).
+//! Parsing is strict where RFC 3261 is strict and lenient where RFC 4475 asks for it (folded
+//! headers, whitespace before `:`, compact names, extension methods, escaped user parts), and
+//! what a UAS answers to bad requests is [`check_request`]'s and [`salvage`]'s business
+//! (`docs/decisions/0002-uas-checks-for-malformed-requests.md`).
 //!
 //! ```
 //! use voxpin_sip::msg::{check_request, parse_datagram, salvage, Datagram, Message, Response,
@@ -36,6 +38,8 @@ mod header;
 mod message;
 mod method;
 mod parse;
+#[cfg(test)]
+mod rsip_oracle;
 mod salvage;
 mod uri;
 mod values;

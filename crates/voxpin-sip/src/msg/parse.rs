@@ -126,7 +126,7 @@ pub(crate) fn parse_head(head: &[u8]) -> Result<(StartLine, Headers), ParseError
 }
 
 fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
-    if line.len() >= 4 && line[..4].eq_ignore_ascii_case("SIP/") {
+    if is_sip_version_prefix(line) {
         let (version, rest) = line.split_once(' ').ok_or(ParseError::StartLine)?;
         check_version(version)?;
         let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
@@ -161,9 +161,7 @@ fn check_version(version: &str) -> Result<(), ParseError> {
     if version.eq_ignore_ascii_case("SIP/2.0") {
         return Ok(());
     }
-    let number = version
-        .get(4..)
-        .filter(|_| version[..4].eq_ignore_ascii_case("SIP/"));
+    let number = version.get(4..).filter(|_| is_sip_version_prefix(version));
     let well_formed = number
         .and_then(|n| n.split_once('.'))
         .is_some_and(|(major, minor)| {
@@ -176,6 +174,13 @@ fn check_version(version: &str) -> Result<(), ParseError> {
     } else {
         Err(ParseError::StartLine)
     }
+}
+
+/// True when `text` starts with `SIP/` in any case (a Status-Line or a version).
+pub(crate) fn is_sip_version_prefix(text: &str) -> bool {
+    text.as_bytes()
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/"))
 }
 
 /// Validates the Content-Length lines: at most one, a decimal number, within [`MAX_MESSAGE`].

@@ -1,7 +1,7 @@
 //! A lenient reading of a request that failed the strict parse, just enough to answer it
 //! statelessly (RFC 3261 §8.2.6, RFC 4475 §3: "respond with 400 if it can").
 
-use super::parse::{find_head_end, skip_keepalive};
+use super::parse::{find_head_end, is_sip_version_prefix, skip_keepalive};
 use super::values::{is_lws, split_list};
 use super::{HeaderName, Response, Via};
 
@@ -25,7 +25,7 @@ pub fn salvage(bytes: &[u8]) -> Option<Salvage> {
     let mut lines = head.split('\n').map(|l| l.trim_end_matches('\r'));
     let start = lines.next()?;
     let method = start.split(is_lws).next()?.to_owned();
-    if method.is_empty() || method.len() >= 4 && method[..4].eq_ignore_ascii_case("SIP/") {
+    if method.is_empty() || is_sip_version_prefix(&method) {
         return None;
     }
     let mut headers: Vec<(HeaderName, String)> = Vec::new();

@@ -115,3 +115,110 @@ impl TransactionKey {
         key
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::msg::{parse_datagram, Datagram, Message};
+
+    fn request(text: &str) -> Request {
+        match parse_datagram(text.replace('\n', "\r\n").as_bytes()) {
+            Ok(Datagram::Message(Message::Request(r))) => r,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn with(method: &str, branch: &str, cseq: &str) -> Request {
+        request(&format!(
+            "{method} sip:bob@192.0.2.1 SIP/2.0\n\
+             Via: SIP/2.0/UDP Host.Example:5060;branch={branch}\n\
+             From: <sip:alice@example.com>;tag=a1\n\
+             To: <sip:bob@example.com>\n\
+             Call-ID: c1\n\
+             CSeq: {cseq}\n\
+             Content-Length: 0\n\n"
+        ))
+    }
+
+    #[test]
+    fn ack_and_retransmission_match_the_invite_by_branch() {
+        let invite = TransactionKey::for_request(&with("INVITE", "z9hG4bKabc", "1 INVITE"));
+        let again = TransactionKey::for_request(&with("INVITE", "z9hG4bKabc", "1 INVITE"));
+        let ack = TransactionKey::for_request(&with("ACK", "z9hG4bKabc", "1 ACK"));
+        assert!(invite.is_some());
+        assert_eq!(invite, again);
+        assert_eq!(invite, ack);
+        let Some(TransactionKey::Server { sent_by, .. }) = &invite else {
+            panic!("{invite:?}");
+        };
+        assert_eq!(
+            sent_by, "host.example:5060",
+            "sent-by compares case-insensitively"
+        );
+    }
+
+    #[test]
+    fn cancel_has_its_own_key_but_finds_the_invite() {
+        let invite = TransactionKey::for_request(&with("INVITE", "z9hG4bKabc", "1 INVITE"));
+        let cancel = TransactionKey::for_request(&with("CANCEL", "z9hG4bKabc", "1 CANCEL"));
+        assert_ne!(invite, cancel);
+        assert_eq!(cancel.map(|k| k.with_method(&Method::Invite)), invite);
+    }
+
+    #[test]
+    fn other_branch_is_another_transaction() {
+        let a = TransactionKey::for_request(&with("BYE", "z9hG4bKone", "2 BYE"));
+        let b = TransactionKey::for_request(&with("BYE", "z9hG4bKtwo", "2 BYE"));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn rfc_2543_requests_fall_back_to_dialog_fields() {
+        let invite = TransactionKey::for_request(&with("INVITE", "old-style", "5 INVITE"));
+        let ack = TransactionKey::for_request(&with("ACK", "old-style", "5 ACK"));
+        let next = TransactionKey::for_request(&with("INVITE", "old-style", "6 INVITE"));
+        assert!(matches!(
+            invite,
+            Some(TransactionKey::Legacy { cseq: 5, .. })
+        ));
+        assert_eq!(invite, ack);
+        assert_ne!(invite, next);
+        let no_branch = request(
+            "OPTIONS sip:bob@192.0.2.1 SIP/2.0\n\
+             Via: SIP/2.0/UDP 192.0.2.9\n\
+             From: <sip:alice@example.com>;tag=a1\n\
+             To: <sip:bob@example.com>\n\
+             Call-ID: c2\n\
+             CSeq: 1 OPTIONS\n\
+             Content-Length: 0\n\n",
+        );
+        assert!(matches!(
+            TransactionKey::for_request(&no_branch),
+            Some(TransactionKey::Legacy { .. })
+        ));
+    }
+
+    #[test]
+    fn responses_match_by_branch_and_cseq_method() {
+        let response = match parse_datagram(
+            b"SIP/2.0 200 OK\r\n\
+              Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKxyz\r\n\
+              From: <sip:a@example.com>;tag=1\r\n\
+              To: <sip:b@example.com>;tag=2\r\n\
+              Call-ID: c\r\n\
+              CSeq: 1 CANCEL\r\n\
+              Content-Length: 0\r\n\r\n",
+        ) {
+            Ok(Datagram::Message(Message::Response(r))) => r,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            TransactionKey::for_response(&response),
+            Some(TransactionKey::client("z9hG4bKxyz", &Method::Cancel))
+        );
+        assert_ne!(
+            TransactionKey::for_response(&response),
+            Some(TransactionKey::client("z9hG4bKxyz", &Method::Invite))
+        );
+    }
+}

@@ -344,3 +344,135 @@ fn drain(peer: &mut Peer, net: &mut Net, now: Instant) {
         peer.events.push(event);
     }
 }
+
+/// One endpoint facing a scripted peer: the test reads what the endpoint
+/// sends and answers with hand-built messages.
+#[derive(Debug)]
+pub struct Scripted {
+    pub now: Instant,
+    pub endpoint: Endpoint,
+    /// The scripted peer's address.
+    pub peer: SocketAddr,
+    pub events: Vec<Event>,
+    pub guard: SeedGuard,
+}
+
+impl Scripted {
+    /// An endpoint at 192.0.2.1:5060 and a scripted peer at 192.0.2.9:5060.
+    pub fn new(seed: u64) -> Self {
+        let now = origin();
+        let config = EndpointConfig {
+            contact: address(1, 5060),
+            ..EndpointConfig::default()
+        };
+        let rng = Box::new(ChaCha8Rng::seed_from_u64(seed));
+        Scripted {
+            now,
+            endpoint: Endpoint::new(config, rng, now),
+            peer: address(9, 5060),
+            events: Vec::new(),
+            guard: SeedGuard(seed),
+        }
+    }
+
+    /// A call toward the scripted peer.
+    pub fn outbound_call(&self) -> OutboundCall {
+        OutboundCall {
+            request_uri: Uri::parse(&format!("sip:+15550100@{}", self.peer)).unwrap(),
+            destination: self.peer,
+            transport: Transport::Udp,
+            from: NameAddr::parse("<sip:otp@example.com>").unwrap(),
+            to: NameAddr::parse("<sip:+15550100@example.net>").unwrap(),
+            sdp_offer: Bytes::from_static(b"v=0\r\n"),
+            credentials: None,
+            ring_timeout: Duration::from_secs(30),
+            extra_headers: Vec::new(),
+        }
+    }
+
+    /// Everything the endpoint queued to send, parsed; events are kept.
+    pub fn sent(&mut self) -> Vec<voxpin_sip::msg::Message> {
+        let mut out = Vec::new();
+        while let Some(t) = self.endpoint.poll_transmit() {
+            match voxpin_sip::msg::parse_datagram(&t.payload) {
+                Ok(voxpin_sip::msg::Datagram::Message(m)) => out.push(m),
+                other => panic!("endpoint sent something unparseable: {other:?}"),
+            }
+        }
+        while let Some(e) = self.endpoint.poll_event() {
+            self.events.push(e);
+        }
+        out
+    }
+
+    /// The requests among what the endpoint sent.
+    pub fn sent_requests(&mut self) -> Vec<voxpin_sip::msg::Request> {
+        self.sent()
+            .into_iter()
+            .filter_map(|m| match m {
+                voxpin_sip::msg::Message::Request(r) => Some(r),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The responses among what the endpoint sent.
+    pub fn sent_responses(&mut self) -> Vec<voxpin_sip::msg::Response> {
+        self.sent()
+            .into_iter()
+            .filter_map(|m| match m {
+                voxpin_sip::msg::Message::Response(r) => Some(r),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Delivers raw bytes from the scripted peer.
+    pub fn deliver(&mut self, bytes: &[u8]) {
+        self.endpoint
+            .handle_datagram(self.now, Transport::Udp, self.peer, bytes);
+    }
+
+    /// Advances simulated time by `by`, firing due timers.
+    pub fn advance(&mut self, by: Duration) {
+        let until = self.now + by;
+        while let Some(at) = self.endpoint.poll_timeout() {
+            if at > until {
+                break;
+            }
+            self.now = self.now.max(at);
+            self.endpoint.handle_timeout(self.now);
+        }
+        self.now = until;
+    }
+
+    /// Collects pending events.
+    pub fn drain_events(&mut self) -> &[Event] {
+        while let Some(e) = self.endpoint.poll_event() {
+            self.events.push(e);
+        }
+        &self.events
+    }
+}
+
+/// A response to `request` from the scripted peer, with `to_tag` added and
+/// `headers` appended.
+pub fn reply(
+    request: &voxpin_sip::msg::Request,
+    status: u16,
+    reason: &str,
+    to_tag: Option<&str>,
+    headers: &[(voxpin_sip::msg::HeaderName, &str)],
+) -> Vec<u8> {
+    use voxpin_sip::msg::{HeaderName, Response};
+    let mut response = Response::for_request(request, status, reason);
+    if let Some(tag) = to_tag {
+        let mut to = response.headers.to().unwrap();
+        to.set_tag(tag);
+        response.headers.set(HeaderName::To, to.to_string());
+    }
+    for (name, value) in headers {
+        response.headers.push(name.clone(), *value);
+    }
+    response.to_bytes()
+}

@@ -1,0 +1,152 @@
+//! Every metric voxpin exports, named once.
+//!
+//! Prometheus conventions: counters end in `_total`, times are `_seconds`,
+//! labels are small closed sets (direction, result, method, status class,
+//! trunk name); phone numbers, codes and OTP ids never become labels.
+//! [`install`] sets the global recorder and returns the handle `GET /metrics`
+//! renders; before it, the macros are no-ops (tests need not install it).
+
+use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, Unit};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+pub use voxpin_api::metric_names::{RATE_LIMITED_TOTAL, VERIFICATIONS_TOTAL};
+
+/// Calls ended, by `direction` (`inbound`|`outbound`) and `result` (the CDR
+/// disposition in lower case: `answered`, `no_answer`, `busy`, `failed`, `congestion`).
+pub const CALLS_TOTAL: &str = "voxpin_calls_total";
+/// Calls in progress now, by `direction`.
+pub const ACTIVE_CALLS: &str = "voxpin_active_calls";
+/// INVITE sent to answer (outbound) or INVITE received to answer (inbound), by `direction`.
+pub const CALL_SETUP_SECONDS: &str = "voxpin_call_setup_seconds";
+/// SIP requests, by `direction` (`in`|`out`) and `method`.
+pub const SIP_REQUESTS_TOTAL: &str = "voxpin_sip_requests_total";
+/// SIP responses, by `direction` (`in`|`out`) and `class` (`1xx` … `6xx`).
+pub const SIP_RESPONSES_TOTAL: &str = "voxpin_sip_responses_total";
+/// SIP transactions that timed out (Timer B, F or H), by `kind`.
+pub const SIP_TRANSACTION_TIMEOUTS_TOTAL: &str = "voxpin_sip_transaction_timeouts_total";
+/// SIP messages dropped as malformed.
+pub const SIP_MALFORMED_TOTAL: &str = "voxpin_sip_malformed_total";
+/// DTMF digits received, by `method` (`rfc4733`|`inband`|`info`).
+pub const DTMF_DIGITS_TOTAL: &str = "voxpin_dtmf_digits_total";
+/// RTP packets sent.
+pub const RTP_PACKETS_SENT_TOTAL: &str = "voxpin_rtp_packets_sent_total";
+/// RTP packets received.
+pub const RTP_PACKETS_RECEIVED_TOTAL: &str = "voxpin_rtp_packets_received_total";
+/// RTP packets dropped, by `reason` (`malformed`, `source`, `late`).
+pub const RTP_PACKETS_DROPPED_TOTAL: &str = "voxpin_rtp_packets_dropped_total";
+/// SMS after call, by `result` (`sent`|`failed`).
+pub const SMS_TOTAL: &str = "voxpin_sms_total";
+/// Status callbacks, by `result` (`delivered`|`failed`).
+pub const WEBHOOKS_TOTAL: &str = "voxpin_webhooks_total";
+/// Inbound requests refused because the caller was unknown, by `reason`
+/// (`acl`: source not in any trunk's inbound_acl; `no_otp`: no code for the caller).
+pub const REJECTED_CALLERS_TOTAL: &str = "voxpin_rejected_callers_total";
+/// OTPs created through the API, by `mode` (`read`|`input`).
+pub const OTPS_CREATED_TOTAL: &str = "voxpin_otps_created_total";
+
+/// Installs the Prometheus recorder and describes every metric.
+pub fn install() -> anyhow::Result<PrometheusHandle> {
+    let handle = PrometheusBuilder::new().install_recorder()?;
+    describe();
+    Ok(handle)
+}
+
+/// Registers help text and units (called by [`install`]).
+pub fn describe() {
+    describe_counter!(CALLS_TOTAL, "Calls ended, by direction and result");
+    describe_gauge!(ACTIVE_CALLS, "Calls in progress, by direction");
+    describe_histogram!(
+        CALL_SETUP_SECONDS,
+        Unit::Seconds,
+        "Time from INVITE to answer"
+    );
+    describe_counter!(SIP_REQUESTS_TOTAL, "SIP requests, by direction and method");
+    describe_counter!(SIP_RESPONSES_TOTAL, "SIP responses, by direction and class");
+    describe_counter!(
+        SIP_TRANSACTION_TIMEOUTS_TOTAL,
+        "SIP transactions that timed out"
+    );
+    describe_counter!(SIP_MALFORMED_TOTAL, "SIP messages dropped as malformed");
+    describe_counter!(DTMF_DIGITS_TOTAL, "DTMF digits received, by method");
+    describe_counter!(RTP_PACKETS_SENT_TOTAL, "RTP packets sent");
+    describe_counter!(RTP_PACKETS_RECEIVED_TOTAL, "RTP packets received");
+    describe_counter!(RTP_PACKETS_DROPPED_TOTAL, "RTP packets dropped, by reason");
+    describe_counter!(SMS_TOTAL, "SMS after call, by result");
+    describe_counter!(WEBHOOKS_TOTAL, "Status callbacks, by result");
+    describe_counter!(
+        REJECTED_CALLERS_TOTAL,
+        "Inbound requests refused for an unknown caller, by reason"
+    );
+    describe_counter!(OTPS_CREATED_TOTAL, "OTPs created through the API, by mode");
+    describe_counter!(VERIFICATIONS_TOTAL, "Code verifications, by result");
+    describe_counter!(RATE_LIMITED_TOTAL, "API requests refused by the rate limit");
+}
+
+/// Counts one SMS result (`sent` | `failed`).
+pub fn sms_result(result: &'static str) {
+    counter!(SMS_TOTAL, "result" => result).increment(1);
+}
+
+/// Counts one status-callback result (`delivered` | `failed`).
+pub fn webhook_result(result: &'static str) {
+    counter!(WEBHOOKS_TOTAL, "result" => result).increment(1);
+}
+
+/// Sets the active-call gauge of one direction.
+pub fn active_calls(direction: &'static str, count: usize) {
+    // Call counts are far below 2^52, so the conversion is exact.
+    gauge!(ACTIVE_CALLS, "direction" => direction).set(count as f64);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_prometheus_conventions() {
+        let counters = [
+            CALLS_TOTAL,
+            SIP_REQUESTS_TOTAL,
+            SIP_RESPONSES_TOTAL,
+            SIP_TRANSACTION_TIMEOUTS_TOTAL,
+            SIP_MALFORMED_TOTAL,
+            DTMF_DIGITS_TOTAL,
+            RTP_PACKETS_SENT_TOTAL,
+            RTP_PACKETS_RECEIVED_TOTAL,
+            RTP_PACKETS_DROPPED_TOTAL,
+            SMS_TOTAL,
+            WEBHOOKS_TOTAL,
+            REJECTED_CALLERS_TOTAL,
+            OTPS_CREATED_TOTAL,
+            VERIFICATIONS_TOTAL,
+            RATE_LIMITED_TOTAL,
+        ];
+        for name in counters {
+            assert!(
+                name.starts_with("voxpin_") && name.ends_with("_total"),
+                "{name}"
+            );
+        }
+        assert!(CALL_SETUP_SECONDS.ends_with("_seconds"));
+    }
+
+    #[test]
+    fn rendered_output_has_the_described_metrics() {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            describe();
+            sms_result("sent");
+            active_calls("outbound", 3);
+        });
+        let text = handle.render();
+        assert!(
+            text.contains("voxpin_sms_total{result=\"sent\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("voxpin_active_calls{direction=\"outbound\"} 3"),
+            "{text}"
+        );
+    }
+}
