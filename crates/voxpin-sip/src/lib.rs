@@ -61,6 +61,8 @@
 pub mod auth;
 pub mod call;
 pub mod dialog;
+#[cfg(feature = "driver")]
+pub mod driver;
 pub mod endpoint;
 pub mod info;
 pub mod msg;
