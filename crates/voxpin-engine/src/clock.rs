@@ -30,7 +30,9 @@ impl WallClock {
             self.wall + now.saturating_duration_since(self.instant)
         } else {
             let back = self.instant.saturating_duration_since(now);
-            self.wall.checked_sub(back).unwrap_or(SystemTime::UNIX_EPOCH)
+            self.wall
+                .checked_sub(back)
+                .unwrap_or(SystemTime::UNIX_EPOCH)
         }
     }
 }
@@ -46,7 +48,10 @@ mod tests {
         let t0 = Instant::now();
         let w0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
         let clock = WallClock::new(t0 + Duration::from_secs(10), w0);
-        assert_eq!(clock.wall(t0 + Duration::from_secs(12)), w0 + Duration::from_secs(2));
+        assert_eq!(
+            clock.wall(t0 + Duration::from_secs(12)),
+            w0 + Duration::from_secs(2)
+        );
         assert_eq!(clock.wall(t0), w0 - Duration::from_secs(10));
     }
 }

@@ -132,7 +132,13 @@ impl Engine {
     ///
     /// Requests from sources outside every trunk's `inbound_acl` get no
     /// response at all, except in-dialog requests from a trunk's own address.
-    pub fn handle_sip(&mut self, now: Instant, transport: Transport, source: SocketAddr, bytes: &[u8]) {
+    pub fn handle_sip(
+        &mut self,
+        now: Instant,
+        transport: Transport,
+        source: SocketAddr,
+        bytes: &[u8],
+    ) {
         self.now = now;
         if !self.admits(source, bytes) {
             tracing::debug!(%source, "SIP request from a source outside every inbound ACL: dropped");
@@ -223,12 +229,23 @@ impl Engine {
 
     /// The SMS for `otp` was sent (`sent`) or failed; `detail` describes it
     /// for the record (never the code).
-    pub fn handle_sms_result(&mut self, now: Instant, wall: SystemTime, otp: &OtpId, sent: bool, detail: &str) {
+    pub fn handle_sms_result(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+        otp: &OtpId,
+        sent: bool,
+        detail: &str,
+    ) {
         self.now = now;
         self.clock.update(now, wall);
         self.record_sms_result(now, otp, sent, detail);
         if let Some((_, mut record)) = self.pending_records.remove(otp) {
-            record.sms_result = Some(if sent { "sent".into() } else { format!("failed: {detail}") });
+            record.sms_result = Some(if sent {
+                "sent".into()
+            } else {
+                format!("failed: {detail}")
+            });
             self.outputs.push_back(Output::CallRecord(record));
         }
         self.process(now);
@@ -245,7 +262,11 @@ impl Engine {
         }
         if let Some(t) = self.pacer.poll_transmit(self.now) {
             let port = RtpPort(u16::try_from(t.key.0).unwrap_or_default());
-            return Some(Output::RtpTransmit(RtpTransmit::new(port, t.destination, t.packet)));
+            return Some(Output::RtpTransmit(RtpTransmit::new(
+                port,
+                t.destination,
+                t.packet,
+            )));
         }
         // Media events raised while sending (a prompt ended, a digit timed
         // out) drive flows, which may queue more output.
@@ -301,12 +322,34 @@ impl Engine {
                 to,
                 sip_call_id,
                 sdp_offer,
-            } => self.incoming(now, call, source, &request_uri, &from, &to, sip_call_id, sdp_offer),
-            Event::Provisional { call, status, sdp: _ } => self.provisional(now, call, status),
+            } => self.incoming(
+                now,
+                call,
+                source,
+                &request_uri,
+                &from,
+                &to,
+                sip_call_id,
+                sdp_offer,
+            ),
+            Event::Provisional {
+                call,
+                status,
+                sdp: _,
+            } => self.provisional(now, call, status),
             Event::Answered { call, sdp_answer } => self.answered(now, call, sdp_answer),
             Event::Confirmed { call } => self.confirmed(now, call),
-            Event::Dtmf { call, digit, duration: _ } => self.info_digit(now, call, digit),
-            Event::Ended { call, cause, status, by } => self.ended(now, call, cause, status, by),
+            Event::Dtmf {
+                call,
+                digit,
+                duration: _,
+            } => self.info_digit(now, call, digit),
+            Event::Ended {
+                call,
+                cause,
+                status,
+                by,
+            } => self.ended(now, call, cause, status, by),
             _ => {}
         }
     }

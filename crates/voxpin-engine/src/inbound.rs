@@ -52,7 +52,10 @@ impl Engine {
         sip_call_id: String,
         sdp_offer: Option<Bytes>,
     ) {
-        let retry_after = vec![(HeaderName::RetryAfter, self.config.retry_after.as_secs().max(1).to_string())];
+        let retry_after = vec![(
+            HeaderName::RetryAfter,
+            self.config.retry_after.as_secs().max(1).to_string(),
+        )];
         if self.draining.is_some() || self.calls.len() >= self.config.max_calls {
             tracing::info!(%source, calls = self.calls.len(), draining = self.draining.is_some(), "inbound call refused: 503");
             self.endpoint.reject(now, id, 503, retry_after);
@@ -65,7 +68,11 @@ impl Engine {
             return;
         };
         let called = called_number(request_uri.user.as_deref(), to.uri.user.as_deref());
-        let Some(plan) = called.as_deref().and_then(|n| self.dialplans.by_number(n)).cloned() else {
+        let Some(plan) = called
+            .as_deref()
+            .and_then(|n| self.dialplans.by_number(n))
+            .cloned()
+        else {
             tracing::info!(?called, "inbound call for no application's number: 404");
             self.endpoint.reject(now, id, 404, Vec::new());
             return;
@@ -100,8 +107,14 @@ impl Engine {
         let wall = self.wall(now);
         // The one place a code may reach a caller: a live OTP issued to this
         // very number for this application.
-        let otp = caller.as_deref().and_then(|c| self.store_find_live(&application, c, wall));
-        let language = otp.as_ref().map(|o| o.language.clone()).filter(|l| !l.is_empty()).unwrap_or_else(|| self.config.default_language.clone());
+        let otp = caller
+            .as_deref()
+            .and_then(|c| self.store_find_live(&application, c, wall));
+        let language = otp
+            .as_ref()
+            .map(|o| o.language.clone())
+            .filter(|l| !l.is_empty())
+            .unwrap_or_else(|| self.config.default_language.clone());
         let call = Call {
             uuid: self.new_uuid(),
             direction: Direction::Inbound,
@@ -110,7 +123,9 @@ impl Engine {
             otp: otp.as_ref().map(|o| o.id),
             application: Some(application.clone()),
             language,
-            caller: caller.clone().unwrap_or_else(|| from.uri.user.clone().unwrap_or_default()),
+            caller: caller
+                .clone()
+                .unwrap_or_else(|| from.uri.user.clone().unwrap_or_default()),
             callee: called.clone().unwrap_or_default(),
             port,
             offer: None,
@@ -120,7 +135,11 @@ impl Engine {
             started_wall: wall,
             answered: None,
             sip_call_id: Some(sip_call_id),
-            outcome: if otp.is_some() { Outcome::Pending } else { Outcome::InvalidRequest },
+            outcome: if otp.is_some() {
+                Outcome::Pending
+            } else {
+                Outcome::InvalidRequest
+            },
             attempts: 0,
             repeats: 0,
             hangup_local: false,
@@ -140,7 +159,8 @@ impl Engine {
             self.store_event(now, &o.id, EventKind::Callback);
         }
         self.calls.insert(id, call);
-        self.endpoint.answer(now, id, Bytes::from(answer.to_bytes()));
+        self.endpoint
+            .answer(now, id, Bytes::from(answer.to_bytes()));
     }
 
     /// The ACK for our 2xx arrived: media and flow start.
@@ -166,9 +186,11 @@ fn is_initial_invite(bytes: &[u8]) -> bool {
         return false;
     }
     match voxpin_sip::msg::parse_datagram(bytes) {
-        Ok(voxpin_sip::msg::Datagram::Message(voxpin_sip::msg::Message::Request(req))) => {
-            req.headers.to().map(|to| to.tag().is_none()).unwrap_or(true)
-        }
+        Ok(voxpin_sip::msg::Datagram::Message(voxpin_sip::msg::Message::Request(req))) => req
+            .headers
+            .to()
+            .map(|to| to.tag().is_none())
+            .unwrap_or(true),
         _ => true,
     }
 }

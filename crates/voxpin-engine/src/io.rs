@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use voxpin_media::PACKET_LEN;
 use voxpin_ivr::DialplanSet;
+use voxpin_media::PACKET_LEN;
 use voxpin_otp::OtpId;
 
 use crate::ports::RtpPort;
@@ -61,7 +61,12 @@ impl RtpTransmit {
         let mut buf = [0u8; PACKET_LEN];
         let len = packet.len().min(PACKET_LEN);
         buf[..len].copy_from_slice(&packet[..len]);
-        Self { port, destination, buf, len }
+        Self {
+            port,
+            destination,
+            buf,
+            len,
+        }
     }
 
     /// The whole RTP packet.

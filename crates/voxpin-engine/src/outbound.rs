@@ -75,7 +75,11 @@ impl Engine {
             self.queue.push_front(otp_id);
             return;
         };
-        let caller = plan.number().map(|n| n.as_str().to_owned()).or_else(|| trunk.from_user.clone()).unwrap_or_else(|| "voxpin".into());
+        let caller = plan
+            .number()
+            .map(|n| n.as_str().to_owned())
+            .or_else(|| trunk.from_user.clone())
+            .unwrap_or_else(|| "voxpin".into());
         let callee = otp.to.as_str().to_owned();
         let local = LocalMedia {
             address: self.config.media_address,
@@ -85,10 +89,20 @@ impl Engine {
             ptime_ms: 20,
         };
         let offer = sdp::offer(&local, self.rng.next_u64() >> 1);
-        let request = outbound_request(&trunk, &caller, &callee, offer.to_bytes().into(), self.rng.next_u64());
+        let request = outbound_request(
+            &trunk,
+            &caller,
+            &callee,
+            offer.to_bytes().into(),
+            self.rng.next_u64(),
+        );
         self.outputs.push_back(Output::OpenRtpPort(port));
         let id = self.endpoint.call(now, request);
-        let language = if otp.language.is_empty() { self.config.default_language.clone() } else { otp.language.clone() };
+        let language = if otp.language.is_empty() {
+            self.config.default_language.clone()
+        } else {
+            otp.language.clone()
+        };
         let call = Call {
             uuid: self.new_uuid(),
             direction: Direction::Outbound,
@@ -120,7 +134,14 @@ impl Engine {
         self.calls.insert(id, call);
         self.by_port.insert(port, id);
         self.by_otp.insert(otp_id, id);
-        self.store_event(now, &otp_id, EventKind::DialAttempt { trunk: trunk.name.0.clone(), attempt: 1 });
+        self.store_event(
+            now,
+            &otp_id,
+            EventKind::DialAttempt {
+                trunk: trunk.name.0.clone(),
+                attempt: 1,
+            },
+        );
         self.set_status(now, id, Status::Calling);
     }
 
@@ -163,7 +184,10 @@ impl Engine {
         }
         match negotiated {
             Ok(n) => {
-                let call = self.calls.get_mut(&id).expect("looked up above; nothing removed since");
+                let call = self
+                    .calls
+                    .get_mut(&id)
+                    .expect("looked up above; nothing removed since");
                 call.negotiated = Some(n);
                 call.phase = Phase::Answered;
                 call.answered = Some(now);
@@ -181,7 +205,14 @@ impl Engine {
     }
 
     /// The call ended: release its port, settle the OTP, write the record.
-    pub(crate) fn ended(&mut self, now: Instant, id: CallId, cause: HangupCause, status: Option<u16>, by: Side) {
+    pub(crate) fn ended(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        cause: HangupCause,
+        status: Option<u16>,
+        by: Side,
+    ) {
         self.end_session(now, id);
         let Some(mut call) = self.calls.remove(&id) else {
             return;
@@ -204,33 +235,70 @@ impl Engine {
         };
         let answered = call.answered.is_some();
         let (disposition, unanswered_status) = unanswered_outcome(cause, status);
-        let disposition = if answered { Disposition::Answered } else { disposition };
-        let result = if answered { call.outcome.as_str() } else { unanswered_status.as_str() };
+        let disposition = if answered {
+            Disposition::Answered
+        } else {
+            disposition
+        };
+        let result = if answered {
+            call.outcome.as_str()
+        } else {
+            unanswered_status.as_str()
+        };
         if let Some(otp) = call.otp {
-            let setup = call.answered.map(|a| a.saturating_duration_since(call.started));
+            let setup = call
+                .answered
+                .map(|a| a.saturating_duration_since(call.started));
             if let Some(s) = status {
                 if call.direction == Direction::Outbound && !answered {
                     self.store_event(now, &otp, EventKind::SipResponse { status: s });
                 }
             }
-            self.store_event(now, &otp, EventKind::Hangup {
-                cause: cause.q850(),
-                side: if by == HungUpBy::Local { voxpin_otp::Side::Local } else { voxpin_otp::Side::Remote },
-                sip_status: status,
-            });
-            self.store_event(now, &otp, EventKind::Durations {
-                setup_ms: setup,
-                talk_ms: call.answered.map(|a| now.saturating_duration_since(a)),
-                total_ms: Some(now.saturating_duration_since(call.started)),
-            });
+            self.store_event(
+                now,
+                &otp,
+                EventKind::Hangup {
+                    cause: cause.q850(),
+                    side: if by == HungUpBy::Local {
+                        voxpin_otp::Side::Local
+                    } else {
+                        voxpin_otp::Side::Remote
+                    },
+                    sip_status: status,
+                },
+            );
+            self.store_event(
+                now,
+                &otp,
+                EventKind::Durations {
+                    setup_ms: setup,
+                    talk_ms: call.answered.map(|a| now.saturating_duration_since(a)),
+                    total_ms: Some(now.saturating_duration_since(call.started)),
+                },
+            );
             if !answered && call.direction == Direction::Outbound {
-                self.set_otp_status(now, &otp, unanswered_status, call.status_callback.as_deref());
+                self.set_otp_status(
+                    now,
+                    &otp,
+                    unanswered_status,
+                    call.status_callback.as_deref(),
+                );
             }
         }
         let end_wall = self.wall(now);
-        let record = call.record(now, end_wall, cause.as_str(), status, Some(by), disposition, result);
+        let record = call.record(
+            now,
+            end_wall,
+            cause.as_str(),
+            status,
+            Some(by),
+            disposition,
+            result,
+        );
         tracing::info!(call = %call.uuid, cause = cause.as_str(), ?status, result, "call ended");
-        let sms = call.sms_after_call && call.otp.is_some() && call.outcome != Outcome::Verified
+        let sms = call.sms_after_call
+            && call.otp.is_some()
+            && call.outcome != Outcome::Verified
             && call.outcome != Outcome::InvalidRequest;
         match (sms, call.otp) {
             (true, Some(otp)) if self.queue_sms(now, &otp, &call) => {
@@ -260,7 +328,13 @@ impl Engine {
 }
 
 /// The INVITE of an outbound call.
-fn outbound_request(trunk: &Trunk, caller: &str, callee: &str, sdp_offer: bytes::Bytes, tag_seed: u64) -> OutboundCall {
+fn outbound_request(
+    trunk: &Trunk,
+    caller: &str,
+    callee: &str,
+    sdp_offer: bytes::Bytes,
+    tag_seed: u64,
+) -> OutboundCall {
     let _ = tag_seed;
     let user_of = |number: &str| number.to_owned();
     let request_uri = Uri {
@@ -313,10 +387,14 @@ pub(crate) fn unanswered_outcome(cause: HangupCause, status: Option<u16>) -> (Di
     match (status, cause) {
         (Some(486 | 600), _) | (_, HangupCause::UserBusy) => (Disposition::Busy, Status::Busy),
         (Some(503), _) => (Disposition::Congestion, Status::Error),
-        (Some(408 | 480 | 487), _) | (_, HangupCause::NoAnswer | HangupCause::NoUserResponse | HangupCause::OriginatorCancel) => {
-            (Disposition::NoAnswer, Status::NoAnswer)
+        (Some(408 | 480 | 487), _)
+        | (
+            _,
+            HangupCause::NoAnswer | HangupCause::NoUserResponse | HangupCause::OriginatorCancel,
+        ) => (Disposition::NoAnswer, Status::NoAnswer),
+        (Some(403 | 603), _) | (_, HangupCause::CallRejected) => {
+            (Disposition::Failed, Status::Rejected)
         }
-        (Some(403 | 603), _) | (_, HangupCause::CallRejected) => (Disposition::Failed, Status::Rejected),
         _ => (Disposition::Failed, Status::Error),
     }
 }

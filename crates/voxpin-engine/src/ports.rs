@@ -79,7 +79,9 @@ mod tests {
     fn hands_out_even_ports_round_robin_until_full() {
         let mut pool = PortPool::new(20001, 20008);
         assert_eq!(pool.capacity(), 4);
-        let got: Vec<u16> = std::iter::from_fn(|| pool.allocate()).map(|p| p.0).collect();
+        let got: Vec<u16> = std::iter::from_fn(|| pool.allocate())
+            .map(|p| p.0)
+            .collect();
         assert_eq!(got, vec![20002, 20004, 20006, 20008]);
         assert_eq!(pool.allocate(), None);
         pool.release(RtpPort(20004));

@@ -82,7 +82,13 @@ impl Engine {
         let Some(negotiated) = call.negotiated else {
             return;
         };
-        let media = media_session(now, &negotiated, call.dtmf, self.prompts.clone(), &mut self.rng);
+        let media = media_session(
+            now,
+            &negotiated,
+            call.dtmf,
+            self.prompts.clone(),
+            &mut self.rng,
+        );
         if let Err(e) = self.pacer.insert(now, media_key(call.port), media) {
             tracing::error!(error = %e, "media session not started");
             self.hangup(now, id);
@@ -104,7 +110,10 @@ impl Engine {
             }
             _ => (Flow::invalid_request(now), false),
         };
-        let call = self.calls.get_mut(&id).expect("looked up above; nothing removed since");
+        let call = self
+            .calls
+            .get_mut(&id)
+            .expect("looked up above; nothing removed since");
         call.session = Some(Session { flow, read_mode });
         self.flow_event(now, id, FlowEvent::Answered);
     }
@@ -165,25 +174,50 @@ impl Engine {
             }
             Action::Verify(entered) => {
                 let Some(otp) = call.otp else {
-                    self.flow_event(now, id, FlowEvent::VerifyResult { valid: false, attempts_remaining: 0, exhausted: true });
+                    self.flow_event(
+                        now,
+                        id,
+                        FlowEvent::VerifyResult {
+                            valid: false,
+                            attempts_remaining: 0,
+                            exhausted: true,
+                        },
+                    );
                     return;
                 };
                 let wall = self.wall(now);
-                let event = match self.store.verify(&otp, entered.expose(), wall, VerifySource::Call) {
-                    Ok(outcome) => FlowEvent::VerifyResult {
-                        valid: outcome.valid,
-                        attempts_remaining: outcome.attempts_remaining,
-                        exhausted: !outcome.valid && (outcome.attempts_remaining == 0 || outcome.status == Status::Failed),
-                    },
-                    Err(e) => {
-                        tracing::info!(%otp, error = %e, "verification refused");
-                        let closed = matches!(e, voxpin_otp::VerifyError::Closed { .. } | voxpin_otp::VerifyError::NotFound);
-                        FlowEvent::VerifyResult { valid: false, attempts_remaining: 0, exhausted: closed }
-                    }
-                };
+                let event =
+                    match self
+                        .store
+                        .verify(&otp, entered.expose(), wall, VerifySource::Call)
+                    {
+                        Ok(outcome) => FlowEvent::VerifyResult {
+                            valid: outcome.valid,
+                            attempts_remaining: outcome.attempts_remaining,
+                            exhausted: !outcome.valid
+                                && (outcome.attempts_remaining == 0
+                                    || outcome.status == Status::Failed),
+                        },
+                        Err(e) => {
+                            tracing::info!(%otp, error = %e, "verification refused");
+                            let closed = matches!(
+                                e,
+                                voxpin_otp::VerifyError::Closed { .. }
+                                    | voxpin_otp::VerifyError::NotFound
+                            );
+                            FlowEvent::VerifyResult {
+                                valid: false,
+                                attempts_remaining: 0,
+                                exhausted: closed,
+                            }
+                        }
+                    };
                 if let Some(call) = self.calls.get_mut(&id) {
                     call.attempts += 1;
-                    if let FlowEvent::VerifyResult { valid, exhausted, .. } = event {
+                    if let FlowEvent::VerifyResult {
+                        valid, exhausted, ..
+                    } = event
+                    {
                         if valid {
                             call.outcome = Outcome::Verified;
                         } else if exhausted {
@@ -191,7 +225,10 @@ impl Engine {
                         }
                     }
                 }
-                if let (FlowEvent::VerifyResult { valid: true, .. }, Some(url)) = (event, self.calls.get(&id).and_then(|c| c.status_callback.clone())) {
+                if let (FlowEvent::VerifyResult { valid: true, .. }, Some(url)) = (
+                    event,
+                    self.calls.get(&id).and_then(|c| c.status_callback.clone()),
+                ) {
                     self.status_callback(now, &otp, Status::Verified, Some(url));
                 }
                 self.flow_event(now, id, event);
@@ -207,7 +244,12 @@ impl Engine {
     }
 
     /// The media playlist for a flow's items; `None` when nothing can play.
-    fn playlist(&mut self, now: Instant, id: CallId, items: &[voxpin_ivr::PlayItem]) -> Option<Playlist> {
+    fn playlist(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        items: &[voxpin_ivr::PlayItem],
+    ) -> Option<Playlist> {
         let call = self.calls.get(&id)?;
         let language = Language::new(&call.language)
             .or_else(|_| Language::new(&self.config.default_language))
@@ -223,9 +265,16 @@ impl Engine {
                     // Fetched now, for this OTP only: the OTP was found for
                     // this caller's number (inbound) or dialled to it (outbound).
                     let otp = call.otp?;
-                    let code = self.store.code_for_delivery(&otp, self.wall(now)).ok().flatten()?;
+                    let code = self
+                        .store
+                        .code_for_delivery(&otp, self.wall(now))
+                        .ok()
+                        .flatten()?;
                     let digits = CodeDigits::new(code.expose()).ok()?;
-                    PlayItem::Code { digits, pacing: media_pacing(pacing) }
+                    PlayItem::Code {
+                        digits,
+                        pacing: media_pacing(pacing),
+                    }
                 }
             };
             playlist.push(ItemTag(tag), media_item);
@@ -242,9 +291,15 @@ impl Engine {
             return;
         };
         let event = match kind {
-            RecordKind::Keypress { key: ShownKey::Key(k) } => EventKind::Keypress(Keypress::menu(k, state)),
-            RecordKind::Keypress { key: ShownKey::Masked } => EventKind::Keypress(Keypress::masked(state)),
-            RecordKind::Played { prompts, completed, .. } => {
+            RecordKind::Keypress {
+                key: ShownKey::Key(k),
+            } => EventKind::Keypress(Keypress::menu(k, state)),
+            RecordKind::Keypress {
+                key: ShownKey::Masked,
+            } => EventKind::Keypress(Keypress::masked(state)),
+            RecordKind::Played {
+                prompts, completed, ..
+            } => {
                 if !completed {
                     return;
                 }

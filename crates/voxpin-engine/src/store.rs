@@ -23,7 +23,12 @@ impl Engine {
     }
 
     /// The live OTP `application` issued to `caller`, if any.
-    pub(crate) fn store_find_live(&self, application: &str, caller: &str, wall: std::time::SystemTime) -> Option<Otp> {
+    pub(crate) fn store_find_live(
+        &self,
+        application: &str,
+        caller: &str,
+        wall: std::time::SystemTime,
+    ) -> Option<Otp> {
         let app = Application::new(application).ok()?;
         let number = PhoneNumber::new(caller).ok()?;
         match self.store.find_live(&app, &number, wall) {
@@ -53,7 +58,13 @@ impl Engine {
     }
 
     /// Moves `otp` to `status` and queues its status callback.
-    pub(crate) fn set_otp_status(&mut self, now: Instant, otp: &OtpId, status: Status, url: Option<&str>) {
+    pub(crate) fn set_otp_status(
+        &mut self,
+        now: Instant,
+        otp: &OtpId,
+        status: Status,
+        url: Option<&str>,
+    ) {
         let wall = self.wall(now);
         if let Err(e) = self.store.set_status(otp, wall, status) {
             tracing::debug!(%otp, %status, error = %e, "status not changed");
@@ -64,7 +75,13 @@ impl Engine {
 
     /// Queues a status callback for the OTP's current state.
     /// `url` is looked up in the store when not given.
-    pub(crate) fn status_callback(&mut self, now: Instant, otp: &OtpId, status: Status, url: Option<String>) {
+    pub(crate) fn status_callback(
+        &mut self,
+        now: Instant,
+        otp: &OtpId,
+        status: Status,
+        url: Option<String>,
+    ) {
         let Some(url) = url.or_else(|| self.store_get(otp).and_then(|o| o.status_callback)) else {
             return;
         };
@@ -82,13 +99,14 @@ impl Engine {
             }),
             None => serde_json::json!({ "id": otp, "status": status }),
         };
-        self.outputs.push_back(Output::StatusCallback(StatusCallback {
-            url,
-            otp: *otp,
-            status: status.as_str().to_owned(),
-            at: wall,
-            body: data,
-        }));
+        self.outputs
+            .push_back(Output::StatusCallback(StatusCallback {
+                url,
+                otp: *otp,
+                status: status.as_str().to_owned(),
+                at: wall,
+                body: data,
+            }));
     }
 
     /// Queues the SMS after `call`; `false` when there is no code left to send.
@@ -122,7 +140,13 @@ impl Engine {
     }
 
     /// Writes the SMS result into the session record.
-    pub(crate) fn record_sms_result(&mut self, now: Instant, otp: &OtpId, sent: bool, detail: &str) {
+    pub(crate) fn record_sms_result(
+        &mut self,
+        now: Instant,
+        otp: &OtpId,
+        sent: bool,
+        detail: &str,
+    ) {
         let result = if sent {
             SmsResult::Sent
         } else {

@@ -171,7 +171,11 @@ mod tests {
             trunk("a", &["10.0.0.0/8"]),
             trunk("b", &["192.0.2.7/32", "2001:db8::/32"]),
         ]);
-        let who = |s: &str| trunks.admitting(s.parse().expect("literal")).map(|t| t.name.0.clone());
+        let who = |s: &str| {
+            trunks
+                .admitting(s.parse().expect("literal"))
+                .map(|t| t.name.0.clone())
+        };
         assert_eq!(who("10.1.2.3").as_deref(), Some("a"));
         assert_eq!(who("192.0.2.7").as_deref(), Some("b"));
         assert_eq!(who("::ffff:192.0.2.7").as_deref(), Some("b"));

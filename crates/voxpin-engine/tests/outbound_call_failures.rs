@@ -29,17 +29,27 @@ fn busy_far_end_marks_the_otp_busy() {
     assert_eq!(r.result, "busy");
     let otp = r.otp_id.clone().expect("otp id");
     let id = otp.parse().expect("uuid");
-    assert_eq!(w.otp(&voxpin_otp::OtpId::from_uuid(id)).status, Status::Busy);
+    assert_eq!(
+        w.otp(&voxpin_otp::OtpId::from_uuid(id)).status,
+        Status::Busy
+    );
 }
 
 #[test]
 fn ring_timeout_cancels_and_marks_no_answer() {
     let w = failed_call(Answer::Never, Duration::from_secs(40));
-    assert!(w.engine_sent.iter().any(|(_, m)| m.starts_with("CANCEL ")), "a CANCEL went out");
+    assert!(
+        w.engine_sent.iter().any(|(_, m)| m.starts_with("CANCEL ")),
+        "a CANCEL went out"
+    );
     let r = &w.records[0];
     assert_eq!(r.disposition, Disposition::NoAnswer);
     assert_eq!(r.result, "no_answer");
-    assert!(r.duration >= 20.0, "rang for the trunk's ring timeout: {}", r.duration);
+    assert!(
+        r.duration >= 20.0,
+        "rang for the trunk's ring timeout: {}",
+        r.duration
+    );
 }
 
 #[test]

@@ -176,8 +176,19 @@ pub async fn run(mut engine: Engine, mut driver: Driver) -> anyhow::Result<()> {
 
 fn drain(engine: &mut Engine, within: Duration, signal: &str) {
     let now = Instant::now();
-    tracing::info!(signal, calls = engine.active_calls(), deadline_s = within.as_secs(), "draining: new calls get 503");
-    engine.handle_command(now, SystemTime::now(), Command::Drain { deadline: now + within });
+    tracing::info!(
+        signal,
+        calls = engine.active_calls(),
+        deadline_s = within.as_secs(),
+        "draining: new calls get 503"
+    );
+    engine.handle_command(
+        now,
+        SystemTime::now(),
+        Command::Drain {
+            deadline: now + within,
+        },
+    );
 }
 
 /// Performs every output until the engine names its next timeout.
@@ -227,14 +238,18 @@ async fn drain_outputs(
                         code: Zeroizing::new(request.code.as_str().to_owned()),
                     };
                     let result = sender.send(&message).await;
-                    let detail = result.error.clone().unwrap_or_else(|| result.driver.to_owned());
+                    let detail = result
+                        .error
+                        .clone()
+                        .unwrap_or_else(|| result.driver.to_owned());
                     let _ = results.send((request.otp, result.sent, detail)).await;
                 });
             }
             Output::StatusCallback(cb) => {
                 let sender = driver.webhooks.clone();
                 tokio::spawn(async move {
-                    let event = StatusEvent::new(voxpin_engine::record::wall_to_datetime(cb.at), cb.body);
+                    let event =
+                        StatusEvent::new(voxpin_engine::record::wall_to_datetime(cb.at), cb.body);
                     let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
                     let outcome = sender.deliver(&cb.url, &id, &event).await;
                     tracing::debug!(otp = %cb.otp, status = %cb.status, ?outcome, "status callback");
@@ -264,7 +279,15 @@ fn open_rtp(address: IpAddr, port: RtpPort, tx: mpsc::Sender<RtpIn>) -> std::io:
                 Ok((n, source)) => {
                     let at = Instant::now();
                     let bytes = buf.get(..n).unwrap_or_default().to_vec();
-                    if tx.try_send(RtpIn { port, at, source, bytes }).is_err() {
+                    if tx
+                        .try_send(RtpIn {
+                            port,
+                            at,
+                            source,
+                            bytes,
+                        })
+                        .is_err()
+                    {
                         metrics::counter!(crate::metrics::RTP_PACKETS_DROPPED_TOTAL).increment(1);
                     }
                 }
@@ -418,7 +441,12 @@ pub fn application_spec(plan: &voxpin_ivr::Dialplan) -> voxpin_api::ApplicationS
         reusable: verify.allow_repeat,
     };
     let l = plan.limits();
-    let rate = |r: Option<voxpin_ivr::Rate>| r.map(|r| RateLimit { count: r.count, window: r.per });
+    let rate = |r: Option<voxpin_ivr::Rate>| {
+        r.map(|r| RateLimit {
+            count: r.count,
+            window: r.per,
+        })
+    };
     let limits = Limits {
         per_number: rate(l.per_number),
         per_application: rate(l.per_application),

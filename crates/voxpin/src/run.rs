@@ -8,7 +8,9 @@ use std::time::{Instant, SystemTime};
 
 use anyhow::Context;
 use metrics_exporter_prometheus::PrometheusHandle;
-use voxpin_engine::{DtmfMode, Engine, EngineConfig, EngineParts, Trunk, TrunkAuth, TrunkName, Trunks};
+use voxpin_engine::{
+    DtmfMode, Engine, EngineConfig, EngineParts, Trunk, TrunkAuth, TrunkName, Trunks,
+};
 use voxpin_ivr::{DialplanSet, PromptSet};
 use voxpin_media::PromptLibrary;
 use voxpin_otp::{MemoryStore, OtpStore, SecretKey};
@@ -17,10 +19,10 @@ use voxpin_sip::{EndpointConfig, TimerConfig};
 
 use crate::config::{self, Config};
 use crate::engine_driver::{self, DialplanCatalogue, Driver, EngineHandle};
-use voxpin_api::{ApiSettings, ApiState, KeySet, SystemClock};
 use crate::records::RecordWriter;
 use crate::sms::SmsSender;
 use crate::webhook::WebhookSender;
+use voxpin_api::{ApiSettings, ApiState, KeySet, SystemClock};
 
 /// Runs voxpin until SIGTERM (drained) or a fatal error.
 pub fn run(config: Config, metrics: PrometheusHandle) -> anyhow::Result<()> {
@@ -49,7 +51,10 @@ async fn serve(config: Config, metrics: PrometheusHandle) -> anyhow::Result<()> 
     let transport = SipTransport::bind(udp, config.sip.listen_tcp, TransportConfig::default())
         .await
         .with_context(|| format!("cannot bind SIP on {udp}"))?;
-    let contact = SocketAddr::new(config.sip.advertised_address, transport.udp_local_addr()?.port());
+    let contact = SocketAddr::new(
+        config.sip.advertised_address,
+        transport.udp_local_addr()?.port(),
+    );
     let endpoint = EndpointConfig {
         contact,
         user_agent: config.sip.user_agent.clone(),
@@ -71,7 +76,13 @@ async fn serve(config: Config, metrics: PrometheusHandle) -> anyhow::Result<()> 
         dialplans: Arc::clone(&dialplans),
         prompts,
     };
-    let engine = Engine::new(engine_config, parts, rand::random(), Instant::now(), SystemTime::now());
+    let engine = Engine::new(
+        engine_config,
+        parts,
+        rand::random(),
+        Instant::now(),
+        SystemTime::now(),
+    );
     let (handle, commands) = EngineHandle::channel();
 
     let catalogue = Arc::new(DialplanCatalogue::new(Arc::clone(&dialplans)));
@@ -126,11 +137,13 @@ async fn serve(config: Config, metrics: PrometheusHandle) -> anyhow::Result<()> 
 /// Loads every `*.toml` under `dir` as one dialplan set.
 pub fn load_dialplans(dir: &Path, prompts: Option<PromptSet>) -> anyhow::Result<DialplanSet> {
     let mut files = Vec::new();
-    let entries = std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
     for entry in entries {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "toml") {
-            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
             files.push((path.display().to_string(), text));
         }
     }

@@ -185,7 +185,10 @@ fn events_of(otp: &Value, kind: &str) -> usize {
 fn assert_heard_code(sink: &RtpSink, lead: &str, code: &str) {
     let library = prompts();
     let mut wanted = vec![prompt_frames(&library, lead)];
-    wanted.extend(code.chars().map(|c| prompt_frames(&library, &c.to_string())));
+    wanted.extend(
+        code.chars()
+            .map(|c| prompt_frames(&library, &c.to_string())),
+    );
     let heard = audio(&sink.packets());
     assert!(
         find_in_order(&heard, &wanted).is_some(),
@@ -200,23 +203,44 @@ fn outbound_read_call_delivers_then_verify_right_wrong_and_exhausted() {
         return;
     }
     let ports = Ports::for_test(1);
-    let v = Voxpin::start(ports, &config(ports, "", ""), &[("login.toml", &read_plan(false))]);
+    let v = Voxpin::start(
+        ports,
+        &config(ports, "", ""),
+        &[("login.toml", &read_plan(false))],
+    );
     let sink = RtpSink::bind(ports.sink);
-    let mut sipp = uas(&v, "uas", "uas_answer.xml", &[("audio_port", ports.sink.to_string())]);
+    let mut sipp = uas(
+        &v,
+        "uas",
+        "uas_answer.xml",
+        &[("audio_port", ports.sink.to_string())],
+    );
     let id = v.send(json!({"application": "login", "to": PERSON}));
     let delivered = v.wait_otp(&id, "delivered", |o| o["status"] == "delivered");
-    assert_eq!(sipp.wait(Duration::from_secs(30)), 0, "SIPp saw a clean call\n{}", sipp_messages(v.dir.path()));
+    assert_eq!(
+        sipp.wait(Duration::from_secs(30)),
+        0,
+        "SIPp saw a clean call\n{}",
+        sipp_messages(v.dir.path())
+    );
     assert!(events_of(&delivered, "code_played") >= 1);
 
     // The code as the carrier heard it: find which digit prompts were played.
     let library = prompts();
     let heard = audio(&sink.packets());
-    let digits: Vec<Vec<Vec<u8>>> = (0..10).map(|d| prompt_frames(&library, &d.to_string())).collect();
-    let start = find_in_order(&heard, &[prompt_frames(&library, "your-code-is")]).expect("\"your code is\" was heard")[0];
+    let digits: Vec<Vec<Vec<u8>>> = (0..10)
+        .map(|d| prompt_frames(&library, &d.to_string()))
+        .collect();
+    let start = find_in_order(&heard, &[prompt_frames(&library, "your-code-is")])
+        .expect("\"your code is\" was heard")[0];
     let mut code = String::new();
     let mut i = start;
     while code.len() < 6 && i < heard.len() {
-        match (0..10).find_map(|d| find_in_order(heard.get(i..).unwrap_or_default(), &[digits[d].clone()]).filter(|at| at[0] == 0).map(|_| d)) {
+        match (0..10).find_map(|d| {
+            find_in_order(heard.get(i..).unwrap_or_default(), &[digits[d].clone()])
+                .filter(|at| at[0] == 0)
+                .map(|_| d)
+        }) {
             Some(d) => {
                 code.push(char::from(b'0' + d as u8));
                 i += digits[d].len() * 9 / 10;
@@ -229,18 +253,29 @@ fn outbound_read_call_delivers_then_verify_right_wrong_and_exhausted() {
 
     // A wrong code costs an attempt; the right one verifies.
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    let (s, r) = v.api("POST", &format!("/v1/otp/{id}/verify"), Some(&json!({"code": wrong})));
+    let (s, r) = v.api(
+        "POST",
+        &format!("/v1/otp/{id}/verify"),
+        Some(&json!({"code": wrong})),
+    );
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["valid"], false);
     assert_eq!(r["attempts_remaining"], 2);
-    let (_, r) = v.api("POST", &format!("/v1/otp/{id}/verify"), Some(&json!({"code": code})));
+    let (_, r) = v.api(
+        "POST",
+        &format!("/v1/otp/{id}/verify"),
+        Some(&json!({"code": code})),
+    );
     assert_eq!(r["valid"], true, "{r}");
     assert_eq!(status(&v, &id), "verified");
 
     let records = v.records();
     assert_eq!(records.len(), 1, "one call record");
     assert_eq!(records[0]["disposition"], "ANSWERED");
-    assert!(!records[0].to_string().contains(&code), "the record never holds the code");
+    assert!(
+        !records[0].to_string().contains(&code),
+        "the record never holds the code"
+    );
     assert!(!v.log().contains(&code), "the log never holds the code");
 }
 
@@ -250,24 +285,44 @@ fn verify_attempts_exhausted_fails_the_otp() {
         return;
     }
     let ports = Ports::for_test(2);
-    let v = Voxpin::start(ports, &config(ports, "", ""), &[("login-manual.toml", &read_manual_plan())]);
+    let v = Voxpin::start(
+        ports,
+        &config(ports, "", ""),
+        &[("login-manual.toml", &read_manual_plan())],
+    );
     let sink = RtpSink::bind(ports.sink);
-    let mut sipp = uas(&v, "uas", "uas_answer.xml", &[("audio_port", ports.sink.to_string())]);
+    let mut sipp = uas(
+        &v,
+        "uas",
+        "uas_answer.xml",
+        &[("audio_port", ports.sink.to_string())],
+    );
     let id = v.send(json!({"application": "login-manual", "to": PERSON, "code": "246813"}));
     v.wait_otp(&id, "delivered", |o| o["status"] == "delivered");
     assert_eq!(sipp.wait(Duration::from_secs(30)), 0);
     assert_heard_code(&sink, "your-code-is", "246813");
     let mut remaining = Vec::new();
     for guess in ["111111", "222222", "333333"] {
-        let (s, r) = v.api("POST", &format!("/v1/otp/{id}/verify"), Some(&json!({"code": guess})));
+        let (s, r) = v.api(
+            "POST",
+            &format!("/v1/otp/{id}/verify"),
+            Some(&json!({"code": guess})),
+        );
         assert_eq!(s, 200, "{r}");
         assert_eq!(r["valid"], false);
         remaining.push(r["attempts_remaining"].as_u64().unwrap_or(99));
     }
     assert_eq!(remaining, [2, 1, 0], "attempts decrease");
     assert_eq!(status(&v, &id), "failed");
-    let (s, r) = v.api("POST", &format!("/v1/otp/{id}/verify"), Some(&json!({"code": "246813"})));
-    assert!(s >= 400 || r["valid"] == false, "a failed OTP never verifies: {s} {r}");
+    let (s, r) = v.api(
+        "POST",
+        &format!("/v1/otp/{id}/verify"),
+        Some(&json!({"code": "246813"})),
+    );
+    assert!(
+        s >= 400 || r["valid"] == false,
+        "a failed OTP never verifies: {s} {r}"
+    );
 }
 
 #[test]
@@ -276,9 +331,21 @@ fn outbound_input_call_verifies_rfc4733_digits() {
         return;
     }
     let ports = Ports::for_test(3);
-    let v = Voxpin::start(ports, &config(ports, "dtmf = \"rfc4733\"", ""), &[("signup.toml", &input_plan())]);
+    let v = Voxpin::start(
+        ports,
+        &config(ports, "dtmf = \"rfc4733\"", ""),
+        &[("signup.toml", &input_plan())],
+    );
     let pcap = v.dir.path().join("code.pcap");
-    std::fs::write(&pcap, support::pcap::dtmf_pcap("4812", Duration::from_millis(3500), Duration::from_millis(300))).expect("pcap");
+    std::fs::write(
+        &pcap,
+        support::pcap::dtmf_pcap(
+            "4812",
+            Duration::from_millis(3500),
+            Duration::from_millis(300),
+        ),
+    )
+    .expect("pcap");
     let scenario_text = std::fs::read_to_string(scenario("uas_dtmf.xml"))
         .expect("scenario")
         .replace("[pcap]", &pcap.display().to_string());
@@ -287,9 +354,16 @@ fn outbound_input_call_verifies_rfc4733_digits() {
     let mut sipp = uas(&v, "uas", scenario_path.to_str().expect("utf-8 path"), &[]);
     let id = v.send(json!({"application": "signup", "to": PERSON, "code": "4812"}));
     let otp = v.wait_otp(&id, "verified", |o| o["status"] == "verified");
-    assert_eq!(sipp.wait(Duration::from_secs(40)), 0, "{}", sipp_messages(v.dir.path()));
+    assert_eq!(
+        sipp.wait(Duration::from_secs(40)),
+        0,
+        "{}",
+        sipp_messages(v.dir.path())
+    );
     let masked = otp["events"].as_array().map_or(0, |e| {
-        e.iter().filter(|e| e["type"] == "keypress" && e["masked"] == true).count()
+        e.iter()
+            .filter(|e| e["type"] == "keypress" && e["masked"] == true)
+            .count()
     });
     assert_eq!(masked, 4, "four masked keypresses: {otp:#}");
 }
@@ -301,7 +375,11 @@ fn callback_from_the_known_number_hears_the_code_unknown_hears_invalid_request()
     }
     let ports = Ports::for_test(4);
     // The outbound call is refused (busy) so the person "missed" it.
-    let v = Voxpin::start(ports, &config(ports, "", ""), &[("login.toml", &read_plan(false))]);
+    let v = Voxpin::start(
+        ports,
+        &config(ports, "", ""),
+        &[("login.toml", &read_plan(false))],
+    );
     let mut busy = uas(&v, "busy", "uas_busy.xml", &[]);
     let id = v.send(json!({"application": "login", "to": PERSON}));
     v.wait_otp(&id, "busy", |o| o["status"] == "busy");
@@ -309,29 +387,60 @@ fn callback_from_the_known_number_hears_the_code_unknown_hears_invalid_request()
     drop(busy);
 
     let sink = RtpSink::bind(ports.sink);
-    let mut call = uac(&v, "callback", "uac_callback.xml", &[
-        ("caller", PERSON.to_owned()),
-        ("called", APP_NUMBER.to_owned()),
-        ("audio_port", ports.sink.to_string()),
-    ]);
-    assert_eq!(call.wait(Duration::from_secs(40)), 0, "{}", sipp_messages(v.dir.path()));
+    let mut call = uac(
+        &v,
+        "callback",
+        "uac_callback.xml",
+        &[
+            ("caller", PERSON.to_owned()),
+            ("called", APP_NUMBER.to_owned()),
+            ("audio_port", ports.sink.to_string()),
+        ],
+    );
+    assert_eq!(
+        call.wait(Duration::from_secs(40)),
+        0,
+        "{}",
+        sipp_messages(v.dir.path())
+    );
     let otp = v.api("GET", &format!("/v1/otp/{id}"), None).1;
     assert!(events_of(&otp, "callback") >= 1, "{otp:#}");
     assert!(events_of(&otp, "code_played") >= 1, "{otp:#}");
     let library = prompts();
-    assert!(count_runs(&audio(&sink.packets()), &prompt_frames(&library, "your-code-is")) >= 1);
+    assert!(
+        count_runs(
+            &audio(&sink.packets()),
+            &prompt_frames(&library, "your-code-is")
+        ) >= 1
+    );
     drop(call);
 
     let stranger = RtpSink::bind(ports.sink + 2);
-    let mut call = uac(&v, "stranger", "uac_callback.xml", &[
-        ("caller", "+14155559999".to_owned()),
-        ("called", APP_NUMBER.to_owned()),
-        ("audio_port", (ports.sink + 2).to_string()),
-    ]);
-    assert_eq!(call.wait(Duration::from_secs(30)), 0, "a BYE after \"invalid request\"");
+    let mut call = uac(
+        &v,
+        "stranger",
+        "uac_callback.xml",
+        &[
+            ("caller", "+14155559999".to_owned()),
+            ("called", APP_NUMBER.to_owned()),
+            ("audio_port", (ports.sink + 2).to_string()),
+        ],
+    );
+    assert_eq!(
+        call.wait(Duration::from_secs(30)),
+        0,
+        "a BYE after \"invalid request\""
+    );
     let heard = audio(&stranger.packets());
-    assert_eq!(count_runs(&heard, &prompt_frames(&library, "invalid-request")), 1);
-    assert_eq!(count_runs(&heard, &prompt_frames(&library, "your-code-is")), 0, "no code for a stranger");
+    assert_eq!(
+        count_runs(&heard, &prompt_frames(&library, "invalid-request")),
+        1
+    );
+    assert_eq!(
+        count_runs(&heard, &prompt_frames(&library, "your-code-is")),
+        0,
+        "no code for a stranger"
+    );
 }
 
 #[test]
@@ -340,18 +449,30 @@ fn ring_timeout_cancels_and_busy_is_busy() {
         return;
     }
     let ports = Ports::for_test(5);
-    let v = Voxpin::start(ports, &config(ports, "", ""), &[("login.toml", &read_plan(false))]);
+    let v = Voxpin::start(
+        ports,
+        &config(ports, "", ""),
+        &[("login.toml", &read_plan(false))],
+    );
     let mut sipp = uas(&v, "noanswer", "uas_no_answer.xml", &[]);
     let id = v.send(json!({"application": "login", "to": PERSON}));
     v.wait_otp(&id, "no_answer", |o| o["status"] == "no_answer");
-    assert_eq!(sipp.wait(Duration::from_secs(20)), 0, "SIPp got the CANCEL\n{}", sipp_messages(v.dir.path()));
+    assert_eq!(
+        sipp.wait(Duration::from_secs(20)),
+        0,
+        "SIPp got the CANCEL\n{}",
+        sipp_messages(v.dir.path())
+    );
     drop(sipp);
     let mut sipp = uas(&v, "busy", "uas_busy.xml", &[]);
     let id = v.send(json!({"application": "login", "to": "+14155550111"}));
     v.wait_otp(&id, "busy", |o| o["status"] == "busy");
     assert_eq!(sipp.wait(Duration::from_secs(20)), 0);
     let records = v.records();
-    let dispositions: Vec<&str> = records.iter().filter_map(|r| r["disposition"].as_str()).collect();
+    let dispositions: Vec<&str> = records
+        .iter()
+        .filter_map(|r| r["disposition"].as_str())
+        .collect();
     assert_eq!(dispositions, ["NO ANSWER", "BUSY"]);
 }
 
@@ -361,16 +482,27 @@ fn a_source_outside_the_acl_gets_no_response() {
         return;
     }
     let ports = Ports::for_test(6);
-    let cfg = config(ports, "", "").replace(r#"inbound_acl = ["127.0.0.1/32"]"#, r#"inbound_acl = ["192.0.2.0/24"]"#);
+    let cfg = config(ports, "", "").replace(
+        r#"inbound_acl = ["127.0.0.1/32"]"#,
+        r#"inbound_acl = ["192.0.2.0/24"]"#,
+    );
     let v = Voxpin::start(ports, &cfg, &[("login.toml", &read_plan(false))]);
-    let mut probe = uac(&v, "probe", "uac_probe.xml", &[
-        ("caller", PERSON.to_owned()),
-        ("called", APP_NUMBER.to_owned()),
-    ]);
+    let mut probe = uac(
+        &v,
+        "probe",
+        "uac_probe.xml",
+        &[
+            ("caller", PERSON.to_owned()),
+            ("called", APP_NUMBER.to_owned()),
+        ],
+    );
     probe.wait(Duration::from_secs(20));
     let log = sipp_messages(v.dir.path());
     assert!(log.contains("INVITE sip:"), "SIPp sent its INVITE: {log}");
-    assert!(!log.contains("SIP/2.0 1") && !log.contains("SIP/2.0 4") && !log.contains("SIP/2.0 5"), "no response at all: {log}");
+    assert!(
+        !log.contains("SIP/2.0 1") && !log.contains("SIP/2.0 4") && !log.contains("SIP/2.0 5"),
+        "no response at all: {log}"
+    );
 }
 
 #[test]
@@ -380,15 +512,32 @@ fn digest_challenge_is_answered() {
     }
     let ports = Ports::for_test(7);
     let auth = "username = \"voxpin\"\npassword = \"s3cret-pass\"";
-    let v = Voxpin::start(ports, &config(ports, auth, ""), &[("login.toml", &read_plan(false))]);
+    let v = Voxpin::start(
+        ports,
+        &config(ports, auth, ""),
+        &[("login.toml", &read_plan(false))],
+    );
     let _sink = RtpSink::bind(ports.sink);
-    let mut sipp = uas(&v, "auth", "uas_auth.xml", &[
-        ("audio_port", ports.sink.to_string()),
-        ("user", "voxpin".to_owned()),
-        ("pass", "s3cret-pass".to_owned()),
-    ]);
+    let mut sipp = uas(
+        &v,
+        "auth",
+        "uas_auth.xml",
+        &[
+            ("audio_port", ports.sink.to_string()),
+            ("user", "voxpin".to_owned()),
+            ("pass", "s3cret-pass".to_owned()),
+        ],
+    );
     let id = v.send(json!({"application": "login", "to": PERSON}));
     v.wait_otp(&id, "delivered", |o| o["status"] == "delivered");
-    assert_eq!(sipp.wait(Duration::from_secs(30)), 0, "credentials accepted\n{}", sipp_messages(v.dir.path()));
-    assert!(!v.log().contains("s3cret-pass"), "the password is never logged");
+    assert_eq!(
+        sipp.wait(Duration::from_secs(30)),
+        0,
+        "credentials accepted\n{}",
+        sipp_messages(v.dir.path())
+    );
+    assert!(
+        !v.log().contains("s3cret-pass"),
+        "the password is never logged"
+    );
 }

@@ -149,13 +149,18 @@ impl World {
             .enumerate()
             .map(|(i, t)| (format!("plan{i}.toml"), (*t).to_owned()))
             .collect();
-        let dialplans = DialplanSet::load(files, PromptSet::standard()).expect("test dialplans load");
+        let dialplans =
+            DialplanSet::load(files, PromptSet::standard()).expect("test dialplans load");
         let prompts = prompts();
         let endpoint = EndpointConfig {
             contact: ENGINE_SIP.parse().expect("literal"),
             ..EndpointConfig::default()
         };
-        let mut config = EngineConfig::new(endpoint, "10.0.0.1".parse().expect("literal"), Trunks::new(vec![trunk]));
+        let mut config = EngineConfig::new(
+            endpoint,
+            "10.0.0.1".parse().expect("literal"),
+            Trunks::new(vec![trunk]),
+        );
         config.rtp_port_min = 20_000;
         config.rtp_port_max = 20_099;
         config.max_calls = 4;
@@ -169,7 +174,11 @@ impl World {
             contact: PHONE_SIP.parse().expect("literal"),
             ..EndpointConfig::default()
         };
-        let phone = Endpoint::new(phone_config, Box::new(ChaCha20Rng::seed_from_u64(seed ^ 0xf00d)), t0);
+        let phone = Endpoint::new(
+            phone_config,
+            Box::new(ChaCha20Rng::seed_from_u64(seed ^ 0xf00d)),
+            t0,
+        );
         Self {
             now: t0,
             wall0,
@@ -202,7 +211,11 @@ impl World {
 
     /// Creates an OTP for `to` in application `app`.
     pub fn create(&self, app: &str, to: &str, mode: Mode, code: Option<&str>) -> OtpId {
-        let mut new = NewOtp::new(Application::new(app).expect("app"), PhoneNumber::new(to).expect("number"), mode);
+        let mut new = NewOtp::new(
+            Application::new(app).expect("app"),
+            PhoneNumber::new(to).expect("number"),
+            mode,
+        );
         if let Some(c) = code {
             new.code = CodeSource::Manual(voxpin_otp::Code::manual(c).expect("code"));
         }
@@ -212,7 +225,11 @@ impl World {
     /// Creates an input-mode OTP with a manual code and `attempts` allowed
     /// (the API takes the policy from the dialplan).
     pub fn create_input(&self, app: &str, to: &str, code: &str, attempts: u32) -> OtpId {
-        let mut new = NewOtp::new(Application::new(app).expect("app"), PhoneNumber::new(to).expect("number"), Mode::Input);
+        let mut new = NewOtp::new(
+            Application::new(app).expect("app"),
+            PhoneNumber::new(to).expect("number"),
+            Mode::Input,
+        );
         new.code = CodeSource::Manual(voxpin_otp::Code::manual(code).expect("code"));
         new.policy.max_attempts = attempts;
         self.store.create(self.wall(), new).expect("create").id
@@ -225,7 +242,10 @@ impl World {
 
     /// The code (for assertions only).
     pub fn code(&self, id: &OtpId) -> Option<String> {
-        self.store.code_for_delivery(id, self.wall()).expect("store").map(|c| c.expose().to_owned())
+        self.store
+            .code_for_delivery(id, self.wall())
+            .expect("store")
+            .map(|c| c.expose().to_owned())
     }
 
     /// Sends a command to the engine now.
@@ -250,7 +270,12 @@ impl World {
             }
             while let Some(t) = self.phone.poll_transmit() {
                 moved = true;
-                self.engine.handle_sip(self.now, Transport::Udp, PHONE_SIP.parse().expect("literal"), &t.payload);
+                self.engine.handle_sip(
+                    self.now,
+                    Transport::Udp,
+                    PHONE_SIP.parse().expect("literal"),
+                    &t.payload,
+                );
             }
             while let Some(ev) = self.phone.poll_event() {
                 moved = true;
@@ -266,9 +291,17 @@ impl World {
     fn engine_output(&mut self, out: Output) {
         match out {
             Output::SipTransmit(t) => {
-                self.engine_sent.push((t.destination, String::from_utf8_lossy(&t.payload).into_owned()));
+                self.engine_sent.push((
+                    t.destination,
+                    String::from_utf8_lossy(&t.payload).into_owned(),
+                ));
                 if t.destination == PHONE_SIP.parse().expect("literal") {
-                    self.phone.handle_datagram(self.now, Transport::Udp, ENGINE_SIP.parse().expect("literal"), &t.payload);
+                    self.phone.handle_datagram(
+                        self.now,
+                        Transport::Udp,
+                        ENGINE_SIP.parse().expect("literal"),
+                        &t.payload,
+                    );
                 }
             }
             Output::RtpTransmit(p) if p.destination == PHONE_RTP.parse().expect("literal") => {
@@ -276,7 +309,10 @@ impl World {
                 if bytes.len() > 12 && bytes[1] & 0x7f == 0 {
                     self.heard.push(bytes[12..].to_vec());
                 }
-                self.engine_rtp = Some(SocketAddr::new("10.0.0.1".parse().expect("literal"), p.port.0));
+                self.engine_rtp = Some(SocketAddr::new(
+                    "10.0.0.1".parse().expect("literal"),
+                    p.port.0,
+                ));
             }
             Output::OpenRtpPort(p) => self.open_ports.push(p.0),
             Output::CloseRtpPort(p) => self.open_ports.retain(|&x| x != p.0),
@@ -289,14 +325,19 @@ impl World {
 
     fn phone_event(&mut self, ev: Event) {
         match &ev {
-            Event::IncomingCall { call, sdp_offer, .. } => {
+            Event::IncomingCall {
+                call, sdp_offer, ..
+            } => {
                 self.phone_call = Some(*call);
                 match self.answer {
-                    Answer::Reject(status) => self.phone.reject(self.now, *call, status, Vec::new()),
+                    Answer::Reject(status) => {
+                        self.phone.reject(self.now, *call, status, Vec::new())
+                    }
                     Answer::Never => self.phone.ringing(self.now, *call),
                     Answer::After(d) => {
                         self.phone.ringing(self.now, *call);
-                        self.pending_answers.push((*call, self.now + d, sdp_offer.clone()));
+                        self.pending_answers
+                            .push((*call, self.now + d, sdp_offer.clone()));
                     }
                 }
             }
@@ -315,7 +356,9 @@ impl World {
             telephone_event: true,
             ptime_ms: 20,
         };
-        let offer = offer.and_then(|o| SessionDescription::parse(o).ok()).expect("the engine offers SDP");
+        let offer = offer
+            .and_then(|o| SessionDescription::parse(o).ok())
+            .expect("the engine offers SDP");
         let (answer, _) = sdp::answer(&offer, &local, 42).expect("negotiable offer");
         Bytes::from(answer.to_bytes())
     }
@@ -342,8 +385,16 @@ impl World {
             request_uri: uri(to, "10.0.0.1"),
             destination: ENGINE_SIP.parse().expect("literal"),
             transport: Transport::Udp,
-            from: NameAddr { display_name: None, uri: uri(from, "10.0.0.2"), params: Vec::new() },
-            to: NameAddr { display_name: None, uri: uri(to, "10.0.0.1"), params: Vec::new() },
+            from: NameAddr {
+                display_name: None,
+                uri: uri(from, "10.0.0.2"),
+                params: Vec::new(),
+            },
+            to: NameAddr {
+                display_name: None,
+                uri: uri(to, "10.0.0.1"),
+                params: Vec::new(),
+            },
             sdp_offer: Bytes::from(offer.to_bytes()),
             credentials: None,
             ring_timeout: Duration::from_secs(30),
@@ -388,7 +439,11 @@ impl World {
     pub fn run_until(&mut self, limit: Duration, what: &str, done: impl Fn(&World) -> bool) {
         let end = self.now + limit;
         while !done(self) {
-            assert!(self.now < end, "simulated {limit:?} passed without {what} (seed {})", self.seed);
+            assert!(
+                self.now < end,
+                "simulated {limit:?} passed without {what} (seed {})",
+                self.seed
+            );
             self.step(end);
         }
     }
@@ -419,9 +474,16 @@ impl World {
         };
         self.dtmf_ts = self.dtmf_ts.wrapping_add(8_000);
         let ts = self.dtmf_ts;
-        for (i, (end, dur)) in [(false, 160u16), (false, 320), (false, 480), (true, 640), (true, 640), (true, 640)]
-            .into_iter()
-            .enumerate()
+        for (i, (end, dur)) in [
+            (false, 160u16),
+            (false, 320),
+            (false, 480),
+            (true, 640),
+            (true, 640),
+            (true, 640),
+        ]
+        .into_iter()
+        .enumerate()
         {
             // The three end packets share one sequence number, as SIPp's do.
             let seq = self.dtmf_seq.wrapping_add(i.min(3) as u16);
@@ -431,7 +493,12 @@ impl World {
             p.extend_from_slice(&0x1234_5678u32.to_be_bytes());
             let [hi, lo] = dur.to_be_bytes();
             p.extend_from_slice(&[event, if end { 0x80 | 10 } else { 10 }, hi, lo]);
-            self.engine.handle_rtp(self.now, voxpin_engine::RtpPort(port), PHONE_RTP.parse().expect("literal"), &p);
+            self.engine.handle_rtp(
+                self.now,
+                voxpin_engine::RtpPort(port),
+                PHONE_RTP.parse().expect("literal"),
+                &p,
+            );
             self.pump();
         }
         self.dtmf_seq = self.dtmf_seq.wrapping_add(4);
@@ -440,7 +507,10 @@ impl World {
     /// The frames of a prompt as the engine sends them.
     pub fn frames(&self, name: &str) -> Vec<Vec<u8>> {
         let en = voxpin_media::Language::new("en").expect("en");
-        let p = self.prompts.prompt(&en, name).unwrap_or_else(|| panic!("prompt {name}"));
+        let p = self
+            .prompts
+            .prompt(&en, name)
+            .unwrap_or_else(|| panic!("prompt {name}"));
         (0..p.frame_count())
             .filter_map(|i| p.frame(voxpin_media::Codec::Pcmu, i).map(|b| b.to_vec()))
             .collect()
@@ -453,7 +523,10 @@ impl World {
         for name in names {
             let frames = self.frames(name);
             let pos = (from..self.heard.len()).find(|&i| {
-                frames.iter().enumerate().all(|(k, f)| self.heard.get(i + k) == Some(f))
+                frames
+                    .iter()
+                    .enumerate()
+                    .all(|(k, f)| self.heard.get(i + k) == Some(f))
             })?;
             at.push(pos);
             from = pos + frames.len();
@@ -467,7 +540,11 @@ impl World {
         let mut n = 0;
         let mut i = 0;
         while i < self.heard.len() {
-            if frames.iter().enumerate().all(|(k, f)| self.heard.get(i + k) == Some(f)) {
+            if frames
+                .iter()
+                .enumerate()
+                .all(|(k, f)| self.heard.get(i + k) == Some(f))
+            {
                 n += 1;
                 i += frames.len().max(1);
             } else {
@@ -480,7 +557,10 @@ impl World {
 
 /// A seed from `VOXPIN_SEED` or a fixed default, printed so a failure can be replayed.
 pub fn seed() -> u64 {
-    let seed = std::env::var("VOXPIN_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed);
+    let seed = std::env::var("VOXPIN_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed);
     eprintln!("seed {seed} (replay with VOXPIN_SEED={seed})");
     seed
 }

@@ -116,7 +116,11 @@ impl Voxpin {
             if let Ok((200, _)) = v.try_api("GET", "/healthz", None) {
                 break;
             }
-            assert!(Instant::now() < deadline, "voxpin did not come up:\n{}", v.log());
+            assert!(
+                Instant::now() < deadline,
+                "voxpin did not come up:\n{}",
+                v.log()
+            );
             wait_a_moment();
         }
         v
@@ -129,8 +133,11 @@ impl Voxpin {
 
     /// The call records written so far.
     pub fn records(&self) -> Vec<Value> {
-        let text = std::fs::read_to_string(self.dir.path().join("records/calls.jsonl")).unwrap_or_default();
-        text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+        let text = std::fs::read_to_string(self.dir.path().join("records/calls.jsonl"))
+            .unwrap_or_default();
+        text.lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     }
 
     /// An API request; panics on transport errors.
@@ -139,8 +146,19 @@ impl Voxpin {
             .unwrap_or_else(|e| panic!("{method} {path}: {e}\n{}", self.log()))
     }
 
-    fn try_api(&self, method: &str, path: &str, body: Option<&Value>) -> std::io::Result<(u16, Value)> {
-        http(self.ports.api, method, path, body.map(|b| b.to_string()).as_deref(), Some(API_KEY))
+    fn try_api(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> std::io::Result<(u16, Value)> {
+        http(
+            self.ports.api,
+            method,
+            path,
+            body.map(|b| b.to_string()).as_deref(),
+            Some(API_KEY),
+        )
     }
 
     /// Creates an OTP; returns its id.
@@ -158,7 +176,11 @@ impl Voxpin {
             if pred(&v) {
                 return v;
             }
-            assert!(Instant::now() < deadline, "waited in vain for {what}; last: {v:#}\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "waited in vain for {what}; last: {v:#}\n{}",
+                self.log()
+            );
             wait_a_moment();
         }
     }
@@ -179,7 +201,11 @@ impl Voxpin {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
                 return status;
             }
-            assert!(Instant::now() < deadline, "voxpin did not exit:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "voxpin did not exit:\n{}",
+                self.log()
+            );
             wait_a_moment();
         }
     }
@@ -203,11 +229,19 @@ pub fn wait_a_moment() {
 }
 
 /// A minimal HTTP/1.1 client (one request per connection).
-pub fn http(port: u16, method: &str, path: &str, body: Option<&str>, key: Option<&str>) -> std::io::Result<(u16, Value)> {
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    key: Option<&str>,
+) -> std::io::Result<(u16, Value)> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
     let body = body.unwrap_or("");
-    let auth = key.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
+    let auth = key
+        .map(|k| format!("Authorization: Bearer {k}\r\n"))
+        .unwrap_or_default();
     let req = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
@@ -222,18 +256,26 @@ pub fn http(port: u16, method: &str, path: &str, body: Option<&str>, key: Option
         .and_then(|c| c.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("bad response: {text}")))?;
     let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(rest)
     } else {
         rest.to_owned()
     };
-    Ok((status, serde_json::from_str(&body).unwrap_or(Value::String(body))))
+    Ok((
+        status,
+        serde_json::from_str(&body).unwrap_or(Value::String(body)),
+    ))
 }
 
 fn dechunk(mut s: &str) -> String {
     let mut out = String::new();
     while let Some((size, rest)) = s.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
         if n == 0 || rest.len() < n {
             break;
         }
@@ -261,7 +303,10 @@ impl Sipp {
             .stderr(log)
             .spawn()
             .expect("start sipp");
-        Self { child, name: name.to_owned() }
+        Self {
+            child,
+            name: name.to_owned(),
+        }
     }
 
     /// Waits (bounded) for SIPp to end; returns its exit code.
@@ -357,7 +402,11 @@ impl RtpSink {
             if pred(&self.packets()) {
                 return;
             }
-            assert!(Instant::now() < deadline, "RTP: waited in vain for {what} ({} packets)", self.packets().len());
+            assert!(
+                Instant::now() < deadline,
+                "RTP: waited in vain for {what} ({} packets)",
+                self.packets().len()
+            );
             wait_a_moment();
         }
     }
@@ -380,7 +429,14 @@ impl RtpSink {
         }
         for _ in 0..3 {
             let d = 800u16.to_be_bytes();
-            let pkt = pcap::rtp(101, false, *seq, ts, 0x7e57, &[event, 0x80 | 10, d[0], d[1]]);
+            let pkt = pcap::rtp(
+                101,
+                false,
+                *seq,
+                ts,
+                0x7e57,
+                &[event, 0x80 | 10, d[0], d[1]],
+            );
             self.socket.send_to(&pkt, dest).expect("send DTMF end");
         }
         *seq = seq.wrapping_add(1);
@@ -394,7 +450,11 @@ pub fn prompt_frames(library: &voxpin_media::PromptLibrary, name: &str) -> Vec<V
         .prompt(&lang, name)
         .unwrap_or_else(|| panic!("prompt {name} missing"));
     (0..prompt.frame_count())
-        .filter_map(|i| prompt.frame(voxpin_media::Codec::Pcmu, i).map(|b| b.to_vec()))
+        .filter_map(|i| {
+            prompt
+                .frame(voxpin_media::Codec::Pcmu, i)
+                .map(|b| b.to_vec())
+        })
         .collect()
 }
 
@@ -427,7 +487,8 @@ pub fn find_in_order(received: &[Vec<u8>], prompts: &[Vec<Vec<u8>>]) -> Option<V
     let mut from = 0;
     let mut at = Vec::new();
     for frames in prompts {
-        let (pos, span) = (from..received.len()).find_map(|i| heard_at(received, i, frames).map(|s| (i, s)))?;
+        let (pos, span) =
+            (from..received.len()).find_map(|i| heard_at(received, i, frames).map(|s| (i, s)))?;
         at.push(pos);
         from = pos + span;
     }

@@ -44,7 +44,14 @@ pub fn dtmf_pcap(digits: &str, lead_in: Duration, gap: Duration) -> Vec<u8> {
             let payload = event_payload(event, false, step * 160);
             packets.push(Timed {
                 at: at + Duration::from_millis(u64::from(step - 1) * 20),
-                rtp: rtp(TELEPHONE_EVENT_PT, step == 1, next_seq(), ts, ssrc, &payload),
+                rtp: rtp(
+                    TELEPHONE_EVENT_PT,
+                    step == 1,
+                    next_seq(),
+                    ts,
+                    ssrc,
+                    &payload,
+                ),
             });
         }
         let end_seq = next_seq();
@@ -93,7 +100,9 @@ fn to_pcap(packets: &[Timed]) -> Vec<u8> {
         let ip_len = 20 + udp_len;
         let mut frame = Vec::with_capacity(14 + ip_len);
         frame.extend_from_slice(&[0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0x08, 0x00]);
-        let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1];
+        let mut ip = vec![
+            0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1,
+        ];
         ip[2..4].copy_from_slice(&(ip_len as u16).to_be_bytes());
         let sum = checksum(&ip);
         ip[10..12].copy_from_slice(&sum.to_be_bytes());
