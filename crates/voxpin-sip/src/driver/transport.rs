@@ -214,11 +214,11 @@ impl SipTransport {
         let inbound = self.inbound_tx.clone();
         let config = self.config;
         tokio::spawn(async move {
-            let connect = tokio::time::timeout(config.connect_timeout, TcpStream::connect(destination));
+            let connect =
+                tokio::time::timeout(config.connect_timeout, TcpStream::connect(destination));
             match connect.await {
                 Ok(Ok(stream)) => {
-                    run_connection(stream, destination, id, queue, inbound, &registry, config)
-                        .await
+                    run_connection(stream, destination, id, queue, inbound, &registry, config).await
                 }
                 _ => registry.remove_if_current(destination, id),
             }
@@ -238,7 +238,9 @@ impl Drop for SipTransport {
 fn is_transient(e: &io::Error) -> bool {
     matches!(
         e.kind(),
-        io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset | io::ErrorKind::Interrupted
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
     )
 }
 
