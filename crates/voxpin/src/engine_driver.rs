@@ -125,9 +125,17 @@ pub async fn run(mut engine: Engine, mut driver: Driver) -> anyhow::Result<()> {
     let (sms_tx, mut sms_rx) = mpsc::channel::<(OtpId, bool, String)>(1024);
     let mut rtp: HashMap<RtpPort, RtpSocket> = HashMap::new();
     let mut commands_open = true;
+    let mut lateness_published = Instant::now();
     loop {
         let timeout = drain_outputs(&mut engine, &mut driver, &mut rtp, &rtp_tx, &sms_tx).await;
         metrics::gauge!(crate::metrics::ACTIVE_CALLS).set(engine.active_calls() as f64);
+        let now = Instant::now();
+        if now.saturating_duration_since(lateness_published)
+            >= crate::metrics::LATENESS_PUBLISH_INTERVAL
+        {
+            lateness_published = now;
+            crate::metrics::publish_lateness(engine.rtp_lateness());
+        }
         if engine.is_drained() {
             tracing::info!("drained: every call has ended");
             break;
