@@ -10,7 +10,8 @@
 //! (telephone-event on 120) and offering only G.729 check our SDP answer and
 //! our 488; INFO DTMF, OPTIONS and a re-INVITE arrive mid-call; a callee
 //! that only rings makes our ring timeout CANCEL; a busy one ends the call
-//! with USER_BUSY. Each test asserts SIPp's exit status and
+//! with USER_BUSY; a SIPp registrar challenges our REGISTER, verifies the
+//! answer, grants a binding and sees it removed. Each test asserts SIPp's exit status and
 //! our agent's report. Waits are bounded: process exit with a timeout, and a
 //! readiness poll of SIPp's port. Without `sipp` installed
 //! (`apt-get install sip-tester`) the tests print why and pass.
@@ -22,15 +23,16 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
+use rand::SeedableRng;
 use tokio::process::{Child, Command};
 use tokio::time::timeout;
 use voxpin_sip::auth::Credentials;
 use voxpin_sip::driver::uac::{place_calls, UacOptions, UacReport};
 use voxpin_sip::driver::uas::{answer_calls, UasOptions, UasReport};
-use voxpin_sip::driver::{SipTransport, TransportConfig};
+use voxpin_sip::driver::{spawn_endpoint, SipTransport, TransportConfig};
 use voxpin_sip::msg::{NameAddr, Uri};
 use voxpin_sip::sdp::Codec;
-use voxpin_sip::{EndpointConfig, Transport};
+use voxpin_sip::{Endpoint, EndpointConfig, Event, Registration, RegistrationState, Transport};
 
 const LOOPBACK: Ipv4Addr = Ipv4Addr::LOCALHOST;
 const LIMIT: Duration = Duration::from_secs(30);
@@ -504,4 +506,68 @@ async fn busy_callee_ends_the_call_with_user_busy() {
     );
     assert_eq!(report.failures, vec![(Some(486), "USER_BUSY")]);
     assert_eq!(report.invites_sent, 1, "{report}");
+}
+
+#[tokio::test]
+async fn registration_answers_the_challenge_and_removes_its_binding() {
+    if sipp_missing() {
+        return;
+    }
+    let (ours, theirs) = (free_port(), free_port());
+    let path = scenario("uas_registrar.xml");
+    let args = ["-sf", path.to_str().expect("utf-8 path"), "-m", "1"];
+    let mut sipp = Sipp::start(theirs, Transport::Udp, &args);
+    sipp.ready(theirs, Transport::Udp).await;
+    let sip = our_transport(ours, Transport::Udp).await;
+    let rng = Box::new(rand::rngs::StdRng::seed_from_u64(13));
+    let endpoint = Endpoint::new(
+        endpoint_config(ours),
+        rng,
+        tokio::time::Instant::now().into_std(),
+    );
+    let (handle, mut events, _task) = spawn_endpoint(sip, endpoint);
+    let registration = Registration {
+        registrar: Uri::parse("sip:127.0.0.1").expect("uri"),
+        destination: SocketAddr::from((LOOPBACK, theirs)),
+        transport: Transport::Udp,
+        aor: NameAddr::parse("<sip:alice@127.0.0.1>").expect("aor"),
+        credentials: Some(Credentials {
+            username: "alice".into(),
+            password: "s3cret".into(),
+            realm: None,
+        }),
+        expires: Duration::from_secs(300),
+    };
+    let id = handle
+        .with(move |ep, now| ep.register(now, registration))
+        .await
+        .expect("loop runs");
+    let mut next_state = async || loop {
+        let event = timeout(LIMIT, events.recv())
+            .await
+            .expect("in time")
+            .expect("running");
+        if let Event::Registration {
+            registration,
+            state,
+        } = event
+        {
+            assert_eq!(registration, id);
+            return state;
+        }
+    };
+    assert_eq!(
+        next_state().await,
+        RegistrationState::Registered {
+            expires: Duration::from_secs(60)
+        },
+        "granted what the registrar said, not what we asked"
+    );
+    handle
+        .with(move |ep, now| ep.unregister(now, id))
+        .await
+        .expect("loop runs");
+    assert_eq!(next_state().await, RegistrationState::Unregistered);
+    let (status, _dir) = sipp.finish().await;
+    assert!(status.success(), "sipp registrar failed: {status}");
 }
