@@ -649,3 +649,55 @@ pub(crate) fn reason_phrase(status: u16) -> &'static str {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::msg::{parse_datagram, Datagram, Message};
+
+    fn options(via: &str) -> Request {
+        let text = format!(
+            "OPTIONS sip:otp@[2001:db8::1] SIP/2.0\r\n\
+             Via: {via}\r\n\
+             Via: SIP/2.0/UDP proxy.example;branch=z9hG4bKlower\r\n\
+             From: <sip:a@[2001:db8::9]>;tag=x\r\n\
+             To: <sip:otp@[2001:db8::1]>\r\n\
+             Call-ID: v6\r\n\
+             CSeq: 1 OPTIONS\r\n\
+             Content-Length: 0\r\n\r\n"
+        );
+        match parse_datagram(text.as_bytes()) {
+            Ok(Datagram::Message(Message::Request(r))) => r,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn ipv6_source_equal_to_sent_by_gets_no_received() {
+        let source: SocketAddr = "[2001:db8::9]:5062".parse().unwrap();
+        let mut request = options("SIP/2.0/UDP [2001:db8::9]:5062;branch=z9hG4bKv6");
+        annotate_top_via(&mut request, source);
+        let vias = request.headers.vias().unwrap();
+        assert_eq!(vias.len(), 2, "lower Vias are kept");
+        assert_eq!(vias[0].received(), None);
+        assert_eq!(reply_address(Transport::Udp, source, &vias[0]), source);
+    }
+
+    #[test]
+    fn rport_and_received_are_filled_from_the_source() {
+        let source: SocketAddr = "[2001:db8::77]:40000".parse().unwrap();
+        let mut request = options("SIP/2.0/UDP [2001:db8::9]:5062;branch=z9hG4bKv6;rport");
+        annotate_top_via(&mut request, source);
+        let top = request.headers.top_via().unwrap();
+        assert_eq!(top.received(), Some("2001:db8::77"));
+        assert_eq!(top.rport(), Some(Some(40000)));
+        assert_eq!(reply_address(Transport::Udp, source, &top), source);
+        // Without rport: the source IP at the sent-by port.
+        let plain = Via::parse("SIP/2.0/UDP [2001:db8::9];branch=z9hG4bKx").unwrap();
+        assert_eq!(
+            reply_address(Transport::Udp, source, &plain),
+            "[2001:db8::77]:5060".parse().unwrap()
+        );
+        assert_eq!(reply_address(Transport::Tcp, source, &plain), source);
+    }
+}
