@@ -314,6 +314,18 @@ impl Endpoint {
             return; // check_request guarantees these; nothing sensible otherwise
         };
         let sip_call_id = sip_call_id.to_owned();
+        let origin = (
+            sip_call_id.clone(),
+            from.tag().unwrap_or_default().to_owned(),
+            request.headers.cseq().map(|c| c.seq).unwrap_or(0),
+        );
+        if self.inbound_origins.contains_key(&origin) {
+            // The same INVITE again on another branch (a forking proxy's
+            // second copy): RFC 3261 section 8.2.2.2.
+            let tag = local_tag;
+            self.respond(now, &key, 482, "Loop Detected", Some(&tag), |_| {});
+            return;
+        }
         let id = CallId(self.next_call);
         self.next_call += 1;
         let peer = self
@@ -350,12 +362,14 @@ impl Endpoint {
                 peer,
                 transport,
                 dialog: None,
+                origin: Some(origin.clone()),
                 bye_credentials: None,
                 local_sdp: Bytes::new(),
                 timers,
                 scheduled: None,
             },
         );
+        self.inbound_origins.insert(origin, id);
         self.schedule_call(id);
     }
 
