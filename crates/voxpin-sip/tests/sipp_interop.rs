@@ -8,7 +8,9 @@
 //! verifies); another ignores our first INVITE (our retransmission must get the
 //! call through, and SIPp counts it). SIPp callers offering like pjsua
 //! (telephone-event on 120) and offering only G.729 check our SDP answer and
-//! our 488. Each test asserts SIPp's exit status and
+//! our 488; INFO DTMF, OPTIONS and a re-INVITE arrive mid-call; a callee
+//! that only rings makes our ring timeout CANCEL; a busy one ends the call
+//! with USER_BUSY. Each test asserts SIPp's exit status and
 //! our agent's report. Waits are bounded: process exit with a timeout, and a
 //! readiness poll of SIPp's port. Without `sipp` installed
 //! (`apt-get install sip-tester`) the tests print why and pass.
@@ -295,6 +297,18 @@ async fn offer_without_common_codec_gets_488() {
     assert_eq!((report.answered, report.rejected), (0, 1), "{report}");
 }
 
+#[tokio::test]
+async fn info_dtmf_options_and_reinvite_mid_call() {
+    let path = scenario("uac_mid_call_requests.xml");
+    let args = ["-sf", path.to_str().expect("utf-8 path")];
+    let Some(report) = sipp_calls_us_with(Transport::Udp, &args, 1).await else {
+        return;
+    };
+    // SIPp checked the OPTIONS Allow header and the re-INVITE's SDP.
+    assert_eq!(report.digits, vec!['5'], "{report}");
+    assert_eq!(report.ended_by_remote, 1, "{report}");
+}
+
 /// Starts SIPp as the called party with `args`, calls it `calls` times from our
 /// agent, and returns SIPp's exit status, its working directory and our report.
 async fn we_call_sipp(
@@ -302,6 +316,17 @@ async fn we_call_sipp(
     args: &[&str],
     calls: usize,
     credentials: Option<Credentials>,
+) -> Option<(ExitStatus, tempfile::TempDir, UacReport)> {
+    we_call_sipp_with_ring_timeout(transport, args, calls, credentials, Duration::from_secs(10))
+        .await
+}
+
+async fn we_call_sipp_with_ring_timeout(
+    transport: Transport,
+    args: &[&str],
+    calls: usize,
+    credentials: Option<Credentials>,
+    ring_timeout: Duration,
 ) -> Option<(ExitStatus, tempfile::TempDir, UacReport)> {
     if sipp_missing() {
         return None;
@@ -318,7 +343,7 @@ async fn we_call_sipp(
         from: NameAddr::parse(&format!("<sip:voxpin@127.0.0.1:{ours}>")).expect("from"),
         calls,
         hold: Duration::from_millis(200),
-        ring_timeout: Duration::from_secs(10),
+        ring_timeout,
         credentials,
         media_address: LOOPBACK.into(),
         media_port: 31000,
@@ -447,4 +472,36 @@ fn sipp_count(dir: &Path, name: &str) -> u64 {
         .nth(column)
         .and_then(|v| v.trim().parse().ok())
         .expect("numeric count")
+}
+
+#[tokio::test]
+async fn ring_timeout_cancels_the_call() {
+    let path = scenario("uas_ring_no_answer.xml");
+    let args = ["-sf", path.to_str().expect("utf-8 path"), "-m", "1"];
+    let ring = Duration::from_millis(500);
+    let Some((_, _, report)) =
+        we_call_sipp_with_ring_timeout(Transport::Udp, &args, 1, None, ring).await
+    else {
+        return;
+    };
+    // SIPp saw our CANCEL, answered 487 and got its ACK.
+    assert_eq!((report.answered, report.ended_by_local), (0, 1), "{report}");
+    assert_eq!(report.failures, vec![(Some(487), "NO_ANSWER")]);
+}
+
+#[tokio::test]
+async fn busy_callee_ends_the_call_with_user_busy() {
+    let path = scenario("uas_busy.xml");
+    let args = ["-sf", path.to_str().expect("utf-8 path"), "-m", "1"];
+    let Some((_, _, report)) = we_call_sipp(Transport::Tcp, &args, 1, None).await else {
+        return;
+    };
+    // SIPp got the ACK for its 486 (over TCP: sent once, no retransmission).
+    assert_eq!(
+        (report.answered, report.ended_by_remote),
+        (0, 1),
+        "{report}"
+    );
+    assert_eq!(report.failures, vec![(Some(486), "USER_BUSY")]);
+    assert_eq!(report.invites_sent, 1, "{report}");
 }

@@ -10,7 +10,7 @@ use super::{
     CallId, Endpoint, Event, ServerEntry, ServerMachine, Side, Transmit, Transport, ACCEPTED,
     ALLOWED,
 };
-use crate::call::{Call, CallState, CallTimer, CallTimers, HangupCause};
+use crate::call::{Call, CallState, CallTimer, CallTimers, HangupCause, Retransmitting};
 use crate::dialog::{Dialog, DialogId};
 use crate::msg::{HeaderName, Method, Param, Request, Response, UasCapabilities, Via};
 use crate::transaction::{
@@ -204,6 +204,12 @@ impl Endpoint {
             },
             Method::Invite => self.new_incoming_call(now, key, request, source, transport, tag),
             Method::Cancel => self.handle_cancel(now, &key, &tag),
+            Method::Bye | Method::Info
+                if dialog_call.is_some_and(|call| !self.in_order(call, &request)) =>
+            {
+                // RFC 3261 section 12.2.2: an out-of-order request gets 500.
+                self.respond(now, &key, 500, "Server Internal Error", None, |_| {});
+            }
             Method::Bye => match dialog_call {
                 Some(call) => {
                     self.respond(now, &key, 200, "OK", None, |_| {});
@@ -230,6 +236,17 @@ impl Endpoint {
                 });
             }
         }
+    }
+
+    /// Checks (and records) the CSeq of a request in `call`'s dialog.
+    fn in_order(&mut self, call: CallId, request: &Request) -> bool {
+        let Ok(cseq) = request.headers.cseq() else {
+            return false;
+        };
+        self.calls
+            .get_mut(&call)
+            .and_then(|c| c.dialog.as_mut())
+            .is_none_or(|d| d.accept_remote_cseq(cseq.seq))
     }
 
     fn start_server(
@@ -359,13 +376,32 @@ impl Endpoint {
             return;
         }
         let sdp = entry.local_sdp.clone();
-        self.respond(now, key, 200, "OK", None, |r| {
+        let Some(response) = self.respond(now, key, 200, "OK", None, |r| {
             r.headers.push(HeaderName::Contact, contact);
             if !sdp.is_empty() {
                 r.headers.push(HeaderName::ContentType, "application/sdp");
             }
             r.body = sdp;
-        });
+        }) else {
+            return;
+        };
+        let timers = self.config.timers;
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
+        if let CallState::Confirmed { reinvite, .. } = &mut entry.state {
+            if !entry.transport.is_reliable() {
+                *reinvite = Some(Retransmitting {
+                    response,
+                    interval: timers.t1,
+                });
+                entry.timers.set(CallTimer::Retransmit, now + timers.t1);
+                entry
+                    .timers
+                    .set(CallTimer::AckWait, now + timers.transaction_timeout());
+                self.schedule_call(call);
+            }
+        }
     }
 
     /// CANCEL (RFC 3261 section 9.2): 200 for the CANCEL, 487 for the INVITE
@@ -420,17 +456,32 @@ impl Endpoint {
         let Some(entry) = self.calls.get_mut(&call) else {
             return;
         };
+        if let CallState::Confirmed { reinvite, .. } = &mut entry.state {
+            // The ACK for our 2xx to a re-INVITE.
+            if reinvite.take().is_some() {
+                entry.timers.stop(CallTimer::Retransmit);
+                entry.timers.stop(CallTimer::AckWait);
+                self.schedule_call(call);
+            }
+            return;
+        }
         let CallState::Answered { bye_pending, .. } = entry.state else {
             return;
         };
         entry.timers.stop(CallTimer::Retransmit);
         entry.timers.stop(CallTimer::AckWait);
         if bye_pending {
-            entry.state = CallState::Confirmed { ack: None };
+            entry.state = CallState::Confirmed {
+                ack: None,
+                reinvite: None,
+            };
             self.send_bye(now, call);
             self.retire_call(now, call);
         } else {
-            entry.state = CallState::Confirmed { ack: None };
+            entry.state = CallState::Confirmed {
+                ack: None,
+                reinvite: None,
+            };
             self.events.push_back(Event::Confirmed { call });
             self.schedule_call(call);
         }
@@ -441,10 +492,16 @@ impl Endpoint {
         let Some(entry) = self.calls.get_mut(&call) else {
             return;
         };
-        if let CallState::Answered {
-            response, interval, ..
-        } = &mut entry.state
-        {
+        let pending = match &mut entry.state {
+            CallState::Answered {
+                response, interval, ..
+            } => Some((response, interval)),
+            CallState::Confirmed {
+                reinvite: Some(r), ..
+            } => Some((&mut r.response, &mut r.interval)),
+            _ => None,
+        };
+        if let Some((response, interval)) = pending {
             self.transmits.push_back(Transmit {
                 transport: entry.transport,
                 destination: entry.peer,
@@ -457,9 +514,16 @@ impl Endpoint {
 
     /// No ACK within 64·T1 of our 2xx (RFC 3261 section 13.3.1.4): BYE.
     pub(super) fn ack_timed_out(&mut self, now: Instant, call: CallId) {
-        let Some(entry) = self.calls.get(&call) else {
+        let Some(entry) = self.calls.get_mut(&call) else {
             return;
         };
+        if let CallState::Confirmed { reinvite, .. } = &mut entry.state {
+            // No ACK for our 2xx to a re-INVITE: stop retransmitting; the
+            // call itself stays up.
+            *reinvite = None;
+            entry.timers.stop(CallTimer::Retransmit);
+            return;
+        }
         let CallState::Answered { bye_pending, .. } = entry.state else {
             return;
         };

@@ -169,7 +169,7 @@ impl Endpoint {
                     self.invite_failed(now, call, response);
                 }
             }
-            CallState::Confirmed { ack } | CallState::Ended { ack } => {
+            CallState::Confirmed { ack, .. } | CallState::Ended { ack } => {
                 if (200..300).contains(&status) {
                     // A retransmitted 2xx: our ACK was lost (RFC 3261 13.2.2.4).
                     if let Some(ack) = ack.clone() {
@@ -218,7 +218,10 @@ impl Endpoint {
         });
         self.dialogs.insert(dialog.id().clone(), call);
         entry.dialog = Some(dialog);
-        entry.state = CallState::Confirmed { ack: Some(ack) };
+        entry.state = CallState::Confirmed {
+            ack: Some(ack),
+            reinvite: None,
+        };
         entry.timers.stop(CallTimer::Ring);
         entry.timers.stop(CallTimer::CancelGuard);
         if let Some(cancel) = cancel {

@@ -369,7 +369,7 @@ impl Endpoint {
             return;
         };
         let ack = match &entry.state {
-            CallState::Confirmed { ack } | CallState::Ended { ack } => ack.clone(),
+            CallState::Confirmed { ack, .. } | CallState::Ended { ack } => ack.clone(),
             _ => None,
         };
         entry.state = CallState::Ended { ack };
