@@ -170,7 +170,18 @@ impl Endpoint {
                 }
             }
             CallState::Confirmed { ack, .. } | CallState::Ended { ack } => {
-                if (200..300).contains(&status) {
+                let to_tag = response
+                    .headers
+                    .to()
+                    .ok()
+                    .and_then(|t| t.tag().map(str::to_owned));
+                let known = entry.dialog.as_ref().map(|d| d.id().remote_tag.clone());
+                if (200..300).contains(&status) && to_tag.is_some() && to_tag != known {
+                    // A forked 2xx from another callee: ACK it, then BYE it
+                    // (RFC 3261 section 13.2.2.4); the call stays with the
+                    // first answer.
+                    self.refuse_forked_answer(now, call, &response);
+                } else if (200..300).contains(&status) {
                     // A retransmitted 2xx: our ACK was lost (RFC 3261 13.2.2.4).
                     if let Some(ack) = ack.clone() {
                         self.transmits.push_back(Transmit {
@@ -235,6 +246,30 @@ impl Endpoint {
             sdp_answer: non_empty(&response.body),
         });
         self.schedule_call(call);
+    }
+
+    fn refuse_forked_answer(&mut self, now: Instant, call: CallId, response: &Response) {
+        let ack_branch = self.new_branch();
+        let bye_branch = self.new_branch();
+        let user_agent = self.config.user_agent.clone();
+        let Some(entry) = self.calls.get(&call) else {
+            return;
+        };
+        let (peer, transport) = (entry.peer, entry.transport);
+        let Some(mut fork) = entry.dialog.as_ref().and_then(|d| d.fork(response)) else {
+            return;
+        };
+        let ack_via = self.via(transport, &ack_branch);
+        let bye_via = self.via(transport, &bye_branch);
+        let invite_seq = response.headers.cseq().map(|c| c.seq).unwrap_or(1);
+        self.transmits.push_back(Transmit {
+            transport,
+            destination: peer,
+            payload: fork.ack(invite_seq, &ack_via).to_bytes(),
+        });
+        let mut bye = fork.request(Method::Bye, &bye_via);
+        bye.headers.push(HeaderName::UserAgent, user_agent);
+        self.start_client(now, bye, peer, transport, ClientOwner::Bye(call));
     }
 
     fn invite_failed(&mut self, now: Instant, call: CallId, response: Response) {
