@@ -282,6 +282,8 @@ pub(crate) struct Call {
     pub transport: Transport,
     /// The dialog, once established.
     pub dialog: Option<Dialog>,
+    /// Outbound: credentials for one retry of a challenged BYE.
+    pub bye_credentials: Option<Credentials>,
     /// Our current SDP (offer on outbound, answer on inbound).
     pub local_sdp: Bytes,
     /// The call's timers.

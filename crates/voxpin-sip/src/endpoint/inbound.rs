@@ -350,6 +350,7 @@ impl Endpoint {
                 peer,
                 transport,
                 dialog: None,
+                bye_credentials: None,
                 local_sdp: Bytes::new(),
                 timers,
                 scheduled: None,

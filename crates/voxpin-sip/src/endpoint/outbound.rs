@@ -61,12 +61,13 @@ impl Endpoint {
                     transaction,
                     provisional: false,
                     cancel: None,
-                    credentials: call.credentials,
+                    credentials: call.credentials.clone(),
                 },
                 local_tag,
                 peer: call.destination,
                 transport: call.transport,
                 dialog: None,
+                bye_credentials: call.credentials,
                 local_sdp: call.sdp_offer,
                 timers,
                 scheduled: None,
@@ -125,8 +126,46 @@ impl Endpoint {
         match owner {
             ClientOwner::Invite(call) => self.invite_response(now, call, &key, response),
             ClientOwner::Register(id) => self.registration_response(now, id, &response),
+            ClientOwner::Bye(call) if response.status == 401 || response.status == 407 => {
+                self.retry_bye(now, call, &response)
+            }
             ClientOwner::Cancel(_) | ClientOwner::Bye(_) => {}
         }
+    }
+
+    /// A carrier challenged our BYE: send it again, once, with credentials.
+    fn retry_bye(&mut self, now: Instant, call: CallId, response: &Response) {
+        let (challenge_header, answer_header) = challenge_headers(response.status);
+        let Some(challenge) = response
+            .headers
+            .all(&challenge_header)
+            .find_map(|value| Challenge::parse(value).ok())
+        else {
+            return;
+        };
+        let branch = self.new_branch();
+        let cnonce = self.random_hex(8);
+        let user_agent = self.config.user_agent.clone();
+        let Some(entry) = self.calls.get(&call) else {
+            return;
+        };
+        let via = self.via(entry.transport, &branch);
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
+        let (Some(creds), Some(dialog)) = (entry.bye_credentials.take(), entry.dialog.as_mut())
+        else {
+            return;
+        };
+        let mut bye = dialog.request(Method::Bye, &via);
+        let uri = bye.uri.to_string();
+        let Ok(value) = authorization_for(&challenge, &creds, "BYE", &uri, &cnonce, 1) else {
+            return;
+        };
+        bye.headers.push(HeaderName::UserAgent, user_agent);
+        bye.headers.push(answer_header, value);
+        let (peer, transport) = (entry.peer, entry.transport);
+        self.start_client(now, bye, peer, transport, ClientOwner::Bye(call));
     }
 
     fn invite_response(
@@ -221,7 +260,15 @@ impl Endpoint {
             return;
         };
         let invite_seq = invite.headers.cseq().map(|c| c.seq).unwrap_or(1);
-        let ack = Bytes::from(dialog.ack(invite_seq, &via).to_bytes());
+        let mut ack = dialog.ack(invite_seq, &via);
+        // "The ACK MUST contain the same credentials as the INVITE" (RFC
+        // 3261 section 13.2.2.4).
+        for name in [HeaderName::Authorization, HeaderName::ProxyAuthorization] {
+            for value in invite.headers.all(&name) {
+                ack.headers.push(name.clone(), value);
+            }
+        }
+        let ack = Bytes::from(ack.to_bytes());
         self.transmits.push_back(Transmit {
             transport: entry.transport,
             destination: entry.peer,
@@ -477,6 +524,18 @@ fn cancel_for(invite: &Request) -> Request {
         uri: invite.uri.clone(),
         headers,
         body: Bytes::new(),
+    }
+}
+
+/// The challenge header of a 401 or 407 and the header that answers it.
+fn challenge_headers(status: u16) -> (HeaderName, HeaderName) {
+    if status == 401 {
+        (HeaderName::WwwAuthenticate, HeaderName::Authorization)
+    } else {
+        (
+            HeaderName::ProxyAuthenticate,
+            HeaderName::ProxyAuthorization,
+        )
     }
 }
 
