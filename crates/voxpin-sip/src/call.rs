@@ -282,6 +282,9 @@ pub(crate) struct Call {
     pub transport: Transport,
     /// The dialog, once established.
     pub dialog: Option<Dialog>,
+    /// Inbound: the INVITE's (Call-ID, From tag, CSeq), for merged-request
+    /// detection.
+    pub origin: Option<(String, String, u32)>,
     /// Outbound: credentials for one retry of a challenged BYE.
     pub bye_credentials: Option<Credentials>,
     /// Our current SDP (offer on outbound, answer on inbound).

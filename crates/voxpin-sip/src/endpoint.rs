@@ -308,6 +308,10 @@ pub struct Endpoint {
     servers: HashMap<TransactionKey, ServerEntry>,
     calls: HashMap<CallId, Call>,
     dialogs: HashMap<DialogId, CallId>,
+    /// Inbound INVITEs by (Call-ID, From tag, CSeq), to spot a merged
+    /// request: the same INVITE arriving again on another branch (RFC 3261
+    /// section 8.2.2.2).
+    inbound_origins: HashMap<(String, String, u32), CallId>,
     registrations: HashMap<RegistrationId, RegisterClient>,
     next_registration: u64,
     /// Deadlines, earliest first; an entry may be stale (then it only
@@ -359,6 +363,7 @@ impl Endpoint {
             servers: HashMap::new(),
             calls: HashMap::new(),
             dialogs: HashMap::new(),
+            inbound_origins: HashMap::new(),
             registrations: HashMap::new(),
             next_registration: 1,
             timers: BinaryHeap::new(),

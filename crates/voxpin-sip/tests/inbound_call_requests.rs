@@ -393,3 +393,18 @@ fn rfc_2543_caller_without_magic_cookie_is_served() {
         "the ACK matched the INVITE transaction and stopped Timer G"
     );
 }
+
+#[test]
+fn the_same_invite_on_another_branch_is_a_merged_request() {
+    let mut s = Scripted::new(52);
+    s.deliver(&request("INVITE", 1, "fork-a", None, "", ""));
+    s.deliver(&request("INVITE", 1, "fork-b", None, "", ""));
+    let statuses: Vec<_> = s.sent_responses().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [482]);
+    let calls = s
+        .drain_events()
+        .iter()
+        .filter(|e| matches!(e, Event::IncomingCall { .. }))
+        .count();
+    assert_eq!(calls, 1);
+}

@@ -67,6 +67,7 @@ impl Endpoint {
                 peer: call.destination,
                 transport: call.transport,
                 dialog: None,
+                origin: None,
                 bye_credentials: call.credentials,
                 local_sdp: call.sdp_offer,
                 timers,

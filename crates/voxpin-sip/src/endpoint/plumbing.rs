@@ -414,6 +414,9 @@ impl Endpoint {
                         if let Some(dialog) = gone.dialog {
                             self.dialogs.remove(dialog.id());
                         }
+                        if let Some(origin) = gone.origin {
+                            self.inbound_origins.remove(&origin);
+                        }
                     }
                     return;
                 }
