@@ -56,7 +56,8 @@
 //! Modules: [`msg`] (message model, parsing, printing), [`transaction`]
 //! (RFC 3261 transactions and timers), [`dialog`], [`call`] (hang-up
 //! causes), [`register`] (REGISTER client), [`info`] (INFO DTMF), [`sdp`]
-//! (offer/answer), [`auth`] (digest).
+//! (offer/answer), [`auth`] (digest); with the cargo feature `driver`,
+//! `driver` (the tokio UDP/TCP transport and drive loop).
 
 pub mod auth;
 pub mod call;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
-use voxpin_sip::driver::{SipTransport, TransportConfig};
+use voxpin_sip::driver::{SipTransport, TransportConfig, TransportEvent};
 use voxpin_sip::{Transmit, Transport};
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -189,4 +189,63 @@ async fn messages_over_the_cap_are_not_sent() {
         .await
         .expect_err("refused");
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+}
+
+#[tokio::test]
+async fn close_flushes_queued_tcp_messages() {
+    let a = transport(false, TransportConfig::default()).await;
+    let listener = tokio::net::TcpListener::bind(loopback())
+        .await
+        .expect("bind");
+    let destination = listener.local_addr().expect("bound");
+    let bodies: Vec<String> = (0..20).map(|i| format!("message {i}")).collect();
+    for body in &bodies {
+        a.send(Transmit {
+            transport: Transport::Tcp,
+            destination,
+            payload: message(body),
+        })
+        .await
+        .expect("queued");
+    }
+    let (mut peer, _) = timeout(WAIT, listener.accept())
+        .await
+        .expect("connects")
+        .expect("accept");
+    timeout(WAIT, a.close(Duration::from_secs(5)))
+        .await
+        .expect("close returns");
+    let expected: Vec<u8> = bodies.iter().flat_map(|b| message(b)).collect();
+    assert_eq!(read_until_closed(&mut peer).await, expected);
+}
+
+#[tokio::test]
+async fn refused_tcp_connect_is_reported_unreachable() {
+    let mut a = transport(false, TransportConfig::default()).await;
+    // A port nobody listens on: bind, note the address, close.
+    let closed = {
+        let l = tokio::net::TcpListener::bind(loopback())
+            .await
+            .expect("bind");
+        l.local_addr().expect("bound")
+    };
+    a.send(Transmit {
+        transport: Transport::Tcp,
+        destination: closed,
+        payload: message("x"),
+    })
+    .await
+    .expect("queued");
+    let event = timeout(WAIT, a.next_event())
+        .await
+        .expect("in time")
+        .expect("event");
+    assert_eq!(
+        event,
+        TransportEvent::Unreachable {
+            transport: Transport::Tcp,
+            destination: closed
+        }
+    );
+    assert_eq!(a.tcp_connections(), 0);
 }

@@ -263,6 +263,18 @@ impl PromptLibrary {
         PromptLibraryBuilder::default()
     }
 
+    /// Builds a library from `(language, name, wav bytes)` triples, failing
+    /// on the first bad file.
+    pub fn from_wavs<'a>(
+        wavs: impl IntoIterator<Item = (&'a str, &'a str, &'a [u8])>,
+    ) -> Result<PromptLibrary, PromptError> {
+        let mut builder = PromptLibrary::builder();
+        for (language, name, bytes) in wavs {
+            builder.add_wav(language, name, bytes)?;
+        }
+        Ok(builder.build())
+    }
+
     /// The prompt `name` of `language`, if present.
     pub fn prompt(&self, language: &Language, name: &str) -> Option<&Prompt> {
         self.languages.get(language)?.get(name)
@@ -478,6 +490,17 @@ mod tests {
         assert_eq!(f.as_ptr(), p.encoded(Codec::Pcma)[160..].as_ptr());
         assert!(p.frame(Codec::Pcma, 2).is_none());
         assert!(lib.check_standard(&Language::new("en").unwrap()).is_err());
+    }
+
+    #[test]
+    fn from_wavs_builds_or_names_the_bad_file() {
+        let good = wav_bytes(8000, 1, 16, &[1, 2, 3]);
+        let lib =
+            PromptLibrary::from_wavs([("en", "a", &good[..]), ("de", "a", &good[..])]).unwrap();
+        assert_eq!(lib.languages().count(), 2);
+        let e =
+            PromptLibrary::from_wavs([("en", "a", &good[..]), ("en", "b", &b"x"[..])]).unwrap_err();
+        assert!(e.to_string().starts_with("prompt en/b.wav"), "{e}");
     }
 
     #[test]

@@ -29,9 +29,11 @@
 
 mod run;
 mod transport;
+pub mod uac;
+pub mod uas;
 
 pub use run::{run_endpoint, spawn_endpoint, Command, EndpointHandle};
-pub use transport::{SipTransport, TransportConfig};
+pub use transport::{SipTransport, TransportConfig, TransportEvent};
 
 use std::time::Duration;
 

@@ -6,8 +6,8 @@ use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::SipTransport;
-use crate::{Endpoint, Event};
+use super::{SipTransport, TransportEvent};
+use crate::{Endpoint, Event, Transmit};
 
 /// Work to run on the endpoint inside the drive loop, with the current time.
 pub type Command = Box<dyn FnOnce(&mut Endpoint, Instant) + Send>;
@@ -54,41 +54,111 @@ pub fn spawn_endpoint(
 }
 
 /// Drives `endpoint` until every command sender is dropped (returns `Ok`) or
-/// the UDP socket fails (returns the error).
-///
-/// Each turn: drain transmits (send errors are dropped like lost datagrams,
-/// since the transaction layer retransmits), drain events into `events`, then
-/// wait for the first of a received message, the endpoint's next timeout or a
-/// command. Times come from tokio's clock, so a paused test runtime works.
+/// the UDP socket fails (returns the error). Events go to `events`; nobody
+/// listening is not an error.
 pub async fn run_endpoint(
     mut transport: SipTransport,
     mut endpoint: Endpoint,
     mut commands: mpsc::UnboundedReceiver<Command>,
     events: mpsc::UnboundedSender<Event>,
 ) -> io::Result<()> {
+    let mut forward = Forward { events };
+    drive(
+        &mut transport,
+        &mut endpoint,
+        &mut forward,
+        Some(&mut commands),
+    )
+    .await
+}
+
+/// Application logic run inside [`drive`]: it sees every event and may act on
+/// the endpoint, keeps its own timer, and says when it is finished.
+pub(crate) trait Agent {
+    /// An event from the endpoint.
+    fn handle_event(&mut self, endpoint: &mut Endpoint, now: Instant, event: Event);
+    /// A message about to be sent (for counting); default: ignore.
+    fn observe_transmit(&mut self, _transmit: &Transmit) {}
+    /// The agent's own deadline passed.
+    fn handle_timeout(&mut self, _endpoint: &mut Endpoint, _now: Instant) {}
+    /// The agent's next deadline.
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+    /// True when the loop should return.
+    fn is_done(&self) -> bool {
+        false
+    }
+}
+
+struct Forward {
+    events: mpsc::UnboundedSender<Event>,
+}
+
+impl Agent for Forward {
+    fn handle_event(&mut self, _endpoint: &mut Endpoint, _now: Instant, event: Event) {
+        let _ = self.events.send(event);
+    }
+}
+
+/// The loop: drain transmits and events completely, then wait for the first of
+/// a received message, the endpoint's or the agent's deadline, or a command.
+///
+/// Send errors are dropped like lost datagrams (the transactions retransmit).
+/// Times come from tokio's clock, so a paused test runtime works.
+pub(crate) async fn drive(
+    transport: &mut SipTransport,
+    endpoint: &mut Endpoint,
+    agent: &mut impl Agent,
+    mut commands: Option<&mut mpsc::UnboundedReceiver<Command>>,
+) -> io::Result<()> {
     loop {
-        while let Some(transmit) = endpoint.poll_transmit() {
-            let _ = transport.send(transmit).await;
+        loop {
+            let mut progressed = false;
+            while let Some(transmit) = endpoint.poll_transmit() {
+                agent.observe_transmit(&transmit);
+                let _ = transport.send(transmit).await;
+                progressed = true;
+            }
+            while let Some(event) = endpoint.poll_event() {
+                agent.handle_event(endpoint, now(), event);
+                progressed = true;
+            }
+            if !progressed {
+                break;
+            }
         }
-        while let Some(event) = endpoint.poll_event() {
-            // Nobody listening is not an error: the endpoint keeps running for commands.
-            let _ = events.send(event);
+        if agent.is_done() {
+            return Ok(());
         }
-        let deadline = endpoint.poll_timeout();
+        let deadline = match (endpoint.poll_timeout(), agent.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let sleep = async {
             match deadline {
                 Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
                 None => std::future::pending().await,
             }
         };
-        tokio::select! {
-            received = transport.recv() => {
-                let (kind, source, bytes) = received?;
-                endpoint.handle_datagram(now(), kind, source, &bytes);
+        let command = async {
+            match commands.as_deref_mut() {
+                Some(receiver) => receiver.recv().await,
+                None => std::future::pending().await,
             }
+        };
+        tokio::select! {
+            received = transport.next_event() => match received? {
+                TransportEvent::Message { transport, source, bytes } => {
+                    endpoint.handle_datagram(now(), transport, source, &bytes);
+                }
+                TransportEvent::Unreachable { transport, destination } => {
+                    endpoint.handle_transport_error(now(), transport, destination);
+                }
+            },
             () = sleep => {}
-            command = commands.recv() => match command {
-                Some(command) => command(&mut endpoint, now()),
+            command = command => match command {
+                Some(command) => command(endpoint, now()),
                 None => return Ok(()),
             },
         }
@@ -96,10 +166,13 @@ pub async fn run_endpoint(
         if endpoint.poll_timeout().is_some_and(|at| at <= now) {
             endpoint.handle_timeout(now);
         }
+        if agent.poll_timeout().is_some_and(|at| at <= now) {
+            agent.handle_timeout(endpoint, now);
+        }
     }
 }
 
 /// The driver owns the clock: tokio's, so paused-time tests control it.
-fn now() -> Instant {
+pub(crate) fn now() -> Instant {
     tokio::time::Instant::now().into_std()
 }

@@ -73,8 +73,36 @@ impl Registry {
     }
 }
 
-/// What a connection task hands back: a framed message from `remote`.
-type Inbound = (SocketAddr, Vec<u8>);
+/// What a connection task hands back.
+#[derive(Debug)]
+enum Inbound {
+    /// A framed message from the remote address.
+    Frame(SocketAddr, Vec<u8>),
+    /// An outbound connection could not be established.
+    ConnectFailed(SocketAddr),
+}
+
+/// What [`SipTransport::next_event`] yields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportEvent {
+    /// A UDP datagram as received, or one framed TCP message.
+    Message {
+        /// Over which transport it came.
+        transport: Transport,
+        /// From where (for TCP: the connection's remote address).
+        source: SocketAddr,
+        /// The message bytes.
+        bytes: Vec<u8>,
+    },
+    /// A destination could not be reached (an outbound TCP connect failed or
+    /// timed out); give it to [`Endpoint::handle_transport_error`](crate::Endpoint::handle_transport_error).
+    Unreachable {
+        /// Over which transport.
+        transport: Transport,
+        /// The address that could not be reached.
+        destination: SocketAddr,
+    },
+}
 
 /// SIP over UDP and TCP. Receive with [`SipTransport::recv`], send with [`SipTransport::send`].
 ///
@@ -90,6 +118,9 @@ pub struct SipTransport {
     registry: Arc<Registry>,
     config: TransportConfig,
     accept_task: Option<tokio::task::JoinHandle<()>>,
+    /// Cloned into every connection task; `close` waits for all clones to drop.
+    alive: Option<mpsc::Sender<()>>,
+    all_closed: mpsc::Receiver<()>,
 }
 
 impl SipTransport {
@@ -103,6 +134,7 @@ impl SipTransport {
         let udp = UdpSocket::bind(udp).await?;
         let (inbound_tx, inbound_rx) = mpsc::channel(1024);
         let registry = Arc::new(Registry::default());
+        let (alive, all_closed) = mpsc::channel(1);
         let mut tcp_local = None;
         let mut accept_task = None;
         if let Some(address) = tcp {
@@ -112,6 +144,7 @@ impl SipTransport {
                 listener,
                 Arc::clone(&registry),
                 inbound_tx.clone(),
+                alive.clone(),
                 config,
             )));
         }
@@ -124,6 +157,8 @@ impl SipTransport {
             registry,
             config,
             accept_task,
+            alive: Some(alive),
+            all_closed,
         })
     }
 
@@ -143,22 +178,47 @@ impl SipTransport {
     }
 
     /// The next message: a UDP datagram as received, or one framed TCP message.
+    /// Unreachable destinations are skipped; see [`SipTransport::next_event`].
+    ///
+    /// Cancel-safe (usable in `tokio::select!`).
+    pub async fn recv(&mut self) -> io::Result<(Transport, SocketAddr, Vec<u8>)> {
+        loop {
+            if let TransportEvent::Message {
+                transport,
+                source,
+                bytes,
+            } = self.next_event().await?
+            {
+                return Ok((transport, source, bytes));
+            }
+        }
+    }
+
+    /// The next message or unreachable destination.
     ///
     /// Cancel-safe (usable in `tokio::select!`). Transient UDP errors (an ICMP
-    /// port-unreachable reported on the socket) are skipped.
-    pub async fn recv(&mut self) -> io::Result<(Transport, SocketAddr, Vec<u8>)> {
+    /// port-unreachable reported on the socket) are skipped; an error is fatal
+    /// to the UDP socket.
+    pub async fn next_event(&mut self) -> io::Result<TransportEvent> {
         loop {
             tokio::select! {
                 received = self.udp.recv_from(&mut self.udp_buffer) => match received {
                     Ok((len, source)) => {
                         let bytes = self.udp_buffer.get(..len).unwrap_or_default().to_vec();
-                        return Ok((Transport::Udp, source, bytes));
+                        return Ok(TransportEvent::Message { transport: Transport::Udp, source, bytes });
                     }
                     Err(e) if is_transient(&e) => continue,
                     Err(e) => return Err(e),
                 },
-                Some((source, bytes)) = self.inbound_rx.recv() => {
-                    return Ok((Transport::Tcp, source, bytes));
+                Some(inbound) = self.inbound_rx.recv() => {
+                    return Ok(match inbound {
+                        Inbound::Frame(source, bytes) => {
+                            TransportEvent::Message { transport: Transport::Tcp, source, bytes }
+                        }
+                        Inbound::ConnectFailed(destination) => {
+                            TransportEvent::Unreachable { transport: Transport::Tcp, destination }
+                        }
+                    });
                 }
             }
         }
@@ -212,18 +272,40 @@ impl SipTransport {
         drop(map);
         let registry = Arc::clone(&self.registry);
         let inbound = self.inbound_tx.clone();
+        let alive = self.alive.clone();
         let config = self.config;
         tokio::spawn(async move {
+            let _alive = alive;
             let connect =
                 tokio::time::timeout(config.connect_timeout, TcpStream::connect(destination));
             match connect.await {
                 Ok(Ok(stream)) => {
                     run_connection(stream, destination, id, queue, inbound, &registry, config).await
                 }
-                _ => registry.remove_if_current(destination, id),
+                _ => {
+                    registry.remove_if_current(destination, id);
+                    let _ = inbound.send(Inbound::ConnectFailed(destination)).await;
+                }
             }
         });
         Ok(())
+    }
+}
+
+impl SipTransport {
+    /// Stops accepting connections, lets every TCP connection write what is
+    /// queued for it, closes them, and waits for that (at most `limit`).
+    ///
+    /// Call it before exiting: sends over TCP complete in the background, so a
+    /// process that just returns may cut off its last messages.
+    pub async fn close(mut self, limit: Duration) {
+        if let Some(task) = self.accept_task.take() {
+            task.abort();
+        }
+        // Dropping the senders ends each connection task once its queue is drained.
+        self.registry.lock().clear();
+        self.alive = None;
+        let _ = tokio::time::timeout(limit, self.all_closed.recv()).await;
     }
 }
 
@@ -248,6 +330,7 @@ async fn accept_loop(
     listener: TcpListener,
     registry: Arc<Registry>,
     inbound: mpsc::Sender<Inbound>,
+    alive: mpsc::Sender<()>,
     config: TransportConfig,
 ) {
     loop {
@@ -270,7 +353,9 @@ async fn accept_loop(
         }
         let registry = Arc::clone(&registry);
         let inbound = inbound.clone();
+        let alive = alive.clone();
         tokio::spawn(async move {
+            let _alive = alive;
             run_connection(stream, remote, id, queue, inbound, &registry, config).await
         });
     }
@@ -303,7 +388,7 @@ async fn run_connection(
                 }
                 while let Some(frame) = framer.next_frame() {
                     let Ok(frame) = frame else { break 'connection };
-                    if inbound.send((remote, frame.to_vec())).await.is_err() {
+                    if inbound.send(Inbound::Frame(remote, frame.to_vec())).await.is_err() {
                         break 'connection;
                     }
                 }
