@@ -194,10 +194,6 @@ fn run_step(calls: usize, a: &Args, prompts: &Arc<PromptLibrary>, hz: f64) -> Re
     for w in &workers {
         w.reset_lateness()?;
     }
-    let sent_before: u64 = workers
-        .iter()
-        .map(|w| w.report().map(|r| r.packets_sent))
-        .sum::<Result<_, _>>()?;
     // Control: a thread doing nothing but sleeping to 1 ms absolute
     // deadlines, to show the wake-up latency the machine itself adds.
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -219,17 +215,17 @@ fn run_step(calls: usize, a: &Args, prompts: &Arc<PromptLibrary>, hz: f64) -> Re
                 h
             })?
     };
+    // The window runs from the workers' first answers to their last ones
+    // (under starvation they answer late; packets, CPU and the expected
+    // count all use the same window).
+    let sent_before: u64 = workers
+        .iter()
+        .map(|w| w.report().map(|r| r.packets_sent))
+        .sum::<Result<_, _>>()?;
+    let started = Instant::now();
     let cpu0 = threads_cpu("rtp-worker");
     let proc0 = process_cpu();
-    let started = Instant::now();
     std::thread::sleep(Duration::from_secs(a.seconds));
-    let elapsed = started.elapsed();
-    let cpu1 = threads_cpu("rtp-worker");
-    let proc1 = process_cpu();
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let control = control
-        .join()
-        .map_err(|_| anyhow::anyhow!("control thread panicked"))?;
     let mut lateness = LatenessHistogram::new();
     let mut sent_after = 0;
     let mut errors = 0;
@@ -239,6 +235,13 @@ fn run_step(calls: usize, a: &Args, prompts: &Arc<PromptLibrary>, hz: f64) -> Re
         sent_after += r.packets_sent;
         errors += r.send_errors;
     }
+    let elapsed = started.elapsed();
+    let cpu1 = threads_cpu("rtp-worker");
+    let proc1 = process_cpu();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let control = control
+        .join()
+        .map_err(|_| anyhow::anyhow!("control thread panicked"))?;
     for w in workers {
         w.shutdown();
     }
