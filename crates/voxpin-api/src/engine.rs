@@ -19,6 +19,12 @@ pub trait Dialer: Send + Sync {
     fn status_changed(&self, id: OtpId, status: Status) {
         let _ = (id, status);
     }
+    /// Whether new calls are taken now. While false (draining after SIGTERM,
+    /// queue full), `POST /v1/otp` answers 503 `unavailable` with
+    /// `Retry-After` and stores nothing.
+    fn is_accepting(&self) -> bool {
+        true
+    }
 }
 
 /// Where a manual or generated code comes from for one application.

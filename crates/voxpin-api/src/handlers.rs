@@ -257,6 +257,14 @@ fn create_otp(state: &ApiState, bytes: &[u8]) -> Result<OtpView, ApiError> {
         status_callback: req.status_callback,
         sms_after_call: req.sms_after_call.unwrap_or(spec.sms_after_call),
     };
+    if !state.inner.dialer.is_accepting() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "voxpin is not taking new calls right now (shutting down or at capacity)",
+        )
+        .retry_after(std::time::Duration::from_secs(5)));
+    }
     let view = state
         .inner
         .store
@@ -266,7 +274,8 @@ fn create_otp(state: &ApiState, bytes: &[u8]) -> Result<OtpView, ApiError> {
         state.inner.dialer.hang_up(*old);
     }
     state.inner.dialer.dial(view.id);
-    metrics::counter!("voxpin_otps_created_total", "mode" => mode_label(view.mode)).increment(1);
+    metrics::counter!(crate::metric_names::OTPS_CREATED_TOTAL, "mode" => mode_label(view.mode))
+        .increment(1);
     tracing::info!(otp = %view.id, application = %view.application, "OTP created");
     Ok(view)
 }

@@ -265,3 +265,37 @@ async fn rate_limit_per_key() {
         .await;
     assert_eq!(other.status, 200);
 }
+
+/// An engine that is draining takes no new calls.
+struct Draining;
+
+impl voxpin_api::Dialer for Draining {
+    fn dial(&self, _id: voxpin_otp::OtpId) {
+        panic!("no call may be placed while draining");
+    }
+    fn hang_up(&self, _id: voxpin_otp::OtpId) {}
+    fn is_accepting(&self) -> bool {
+        false
+    }
+}
+
+#[tokio::test]
+async fn a_draining_engine_refuses_new_otps() {
+    let h = Harness::build(
+        voxpin_api::ApiSettings::default(),
+        std::sync::Arc::new(Draining),
+        std::sync::Arc::new(RecordingDialer::default()),
+    );
+    let reply = h.create_login().await;
+    reply.assert_error(503, "unavailable");
+    assert!(reply.headers.contains_key("retry-after"));
+    assert_eq!(h.stored(), 0);
+    // validation still comes first
+    refused(
+        &h,
+        r#"{"application":"nosuch","to":"+14155550100"}"#,
+        422,
+        "unknown_application",
+    )
+    .await;
+}

@@ -168,6 +168,27 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_text_parses_or_says_why(text in "\\PC{0,40}") {
+            let _ = parse_duration(&text);
+            let _ = Rate::parse(&text);
+        }
+
+        #[test]
+        fn written_durations_read_back(h in 0u64..48, m in 0u64..60, s in 0u64..60, ms in 0u64..1000) {
+            let text = format!("{h}h{m}m {s}s{ms}ms");
+            let expected = Duration::from_millis(((h * 60 + m) * 60 + s) * 1000 + ms);
+            proptest::prop_assert_eq!(parse_duration(&text), Ok(expected));
+        }
+
+        #[test]
+        fn written_rates_read_back(count in 0u32..10_000, secs in 1u64..100_000) {
+            let rate = Rate::parse(&format!("{count}/{secs}s"));
+            proptest::prop_assert_eq!(rate, Ok(Rate { count, per: Duration::from_secs(secs) }));
+        }
+    }
+
     #[test]
     fn rates_parse() {
         assert_eq!(

@@ -78,3 +78,21 @@ fn both_load_as_a_set_and_are_found_by_number() {
     assert!(set.by_number("+15550100300").is_none());
     assert_eq!(set.by_name("signup").map(|p| p.mode()), Some(Mode::Input));
 }
+
+/// The flows printed in `docs/dialplans.md` are the built-in flows.
+#[test]
+fn the_documented_flows_are_the_built_in_ones() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/dialplans.md");
+    let doc = std::fs::read_to_string(&path).expect("docs/dialplans.md");
+    for (heading, mode) in [("## The read flow", "read"), ("## The input flow", "input")] {
+        let section = &doc[doc.find(heading).expect(heading)..];
+        let start = section.find("```toml\n").expect("a toml block") + "```toml\n".len();
+        let block = &section[start..start + section[start..].find("```").expect("block end")];
+        let head = format!("name = \"doc\"\nmode = \"{mode}\"\n");
+        let documented =
+            Dialplan::from_toml("doc", &format!("{head}{block}"), &PromptSet::standard())
+                .unwrap_or_else(|e| panic!("{heading}: {e:#?}"));
+        let built_in = Dialplan::from_toml("doc", &head, &PromptSet::standard()).expect("loads");
+        assert_eq!(documented.flow(), built_in.flow(), "{heading}");
+    }
+}

@@ -180,12 +180,23 @@ pub(crate) enum CallState {
     Confirmed {
         /// Outbound: our ACK, resent for every retransmitted 2xx.
         ack: Option<Bytes>,
+        /// Our 2xx to a re-INVITE, retransmitted until its ACK arrives.
+        reinvite: Option<Retransmitting>,
     },
     /// Over; kept until the cleanup timer to answer late retransmissions.
     Ended {
         /// Outbound: our ACK, resent for a late retransmitted 2xx.
         ack: Option<Bytes>,
     },
+}
+
+/// A 2xx being retransmitted until the ACK (RFC 3261 section 13.3.1.4).
+#[derive(Debug, Clone)]
+pub(crate) struct Retransmitting {
+    /// The 2xx as sent.
+    pub response: Bytes,
+    /// The current interval (T1 doubling to T2).
+    pub interval: Duration,
 }
 
 /// A pending or sent CANCEL.
@@ -271,6 +282,11 @@ pub(crate) struct Call {
     pub transport: Transport,
     /// The dialog, once established.
     pub dialog: Option<Dialog>,
+    /// Inbound: the INVITE's (Call-ID, From tag, CSeq), for merged-request
+    /// detection.
+    pub origin: Option<(String, String, u32)>,
+    /// Outbound: credentials for one retry of a challenged BYE.
+    pub bye_credentials: Option<Credentials>,
     /// Our current SDP (offer on outbound, answer on inbound).
     pub local_sdp: Bytes,
     /// The call's timers.

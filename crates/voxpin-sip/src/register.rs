@@ -16,12 +16,15 @@ use bytes::Bytes;
 use crate::auth::{Challenge, Credentials};
 use crate::endpoint::Transport;
 use crate::msg::{CSeq, HeaderName, Headers, Method, NameAddr, Request, Response, Uri};
-use crate::transaction::TransactionKey;
+use crate::transaction::{deadline_after, TransactionKey};
 
 /// The first retry delay after a failed registration.
 pub const MIN_RETRY: Duration = Duration::from_secs(10);
 /// The longest retry delay.
 pub const MAX_RETRY: Duration = Duration::from_secs(600);
+/// The longest binding lifetime believed from a registrar (a day); larger
+/// `expires` values are clamped.
+pub const MAX_EXPIRES: Duration = Duration::from_secs(24 * 3600);
 
 /// Our handle for one REGISTER client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -105,7 +108,8 @@ pub(crate) struct RegisterClient {
     backoff: Duration,
     /// The transaction of the REGISTER in flight.
     pub transaction: Option<TransactionKey>,
-    /// Whether the REGISTER in flight already answered a challenge.
+    /// Whether this attempt already answered a challenge (one per attempt,
+    /// so wrong credentials cannot cause a REGISTER storm).
     answered_challenge: bool,
     /// The lifetime asked for (raised by 423 Min-Expires).
     asking: Duration,
@@ -139,7 +143,6 @@ impl RegisterClient {
         authorization: Option<(HeaderName, String)>,
     ) -> Request {
         self.cseq = self.cseq.wrapping_add(1);
-        self.answered_challenge = authorization.is_some();
         let expires = if self.phase == Phase::Unregistering {
             0
         } else {
@@ -172,6 +175,12 @@ impl RegisterClient {
         }
     }
 
+    /// Starts a new attempt (first registration, refresh, retry, removal):
+    /// it may answer one challenge again.
+    pub fn start_attempt(&mut self) {
+        self.answered_challenge = false;
+    }
+
     /// Interprets a response to the REGISTER in flight.
     pub fn handle_response(&mut self, now: Instant, response: &Response) -> Step {
         let status = response.status;
@@ -185,10 +194,12 @@ impl RegisterClient {
             return Step::Report(RegistrationState::Unregistered);
         }
         if (200..300).contains(&status) {
-            let granted = granted_expiry(response).unwrap_or(self.asking);
+            let granted = granted_expiry(response)
+                .unwrap_or(self.asking)
+                .min(MAX_EXPIRES);
             self.phase = Phase::Registered;
             self.backoff = MIN_RETRY;
-            self.timer = Some(now + refresh_delay(granted));
+            self.timer = Some(deadline_after(now, refresh_delay(granted)));
             return Step::Report(RegistrationState::Registered { expires: granted });
         }
         if (status == 401 || status == 407) && !self.answered_challenge {
@@ -205,6 +216,7 @@ impl RegisterClient {
                 .all(&challenge)
                 .find_map(|value| Challenge::parse(value).ok());
             if let (Some(parsed), true) = (parsed, self.registration.credentials.is_some()) {
+                self.answered_challenge = true;
                 return Step::Resend(Some((answer, parsed)));
             }
         }
@@ -214,7 +226,7 @@ impl RegisterClient {
                 .get(&HeaderName::Other("Min-Expires".to_owned()))
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
-            if let Some(min) = min.filter(|m| *m > self.asking) {
+            if let Some(min) = min.filter(|m| *m > self.asking && *m <= MAX_EXPIRES) {
                 self.asking = min;
                 return Step::Resend(None);
             }
@@ -229,7 +241,7 @@ impl RegisterClient {
         let retry_in = self.backoff;
         self.backoff = self.backoff.saturating_mul(2).min(MAX_RETRY);
         self.phase = Phase::Failed;
-        self.timer = Some(now + retry_in);
+        self.timer = Some(deadline_after(now, retry_in));
         RegistrationState::Failed { status, retry_in }
     }
 }

@@ -1,9 +1,11 @@
 //! What the endpoint does as a callee with the requests a caller sends:
 //! the 2xx is retransmitted (T1 doubling to T2) until the ACK and the call
-//! is hung up with BYE after 64·T1 without one; INFO DTMF (both body
+//! is hung up with BYE after 64·T1 without one (a re-INVITE's 2xx is
+//! retransmitted the same way); INFO DTMF (both body
 //! formats) becomes digit events; re-INVITE is answered with the current
 //! SDP; OPTIONS is answered with Allow/Accept; requests for unknown dialogs
-//! get 481; broken or unsupported requests get stateless errors.
+//! get 481, out-of-order ones 500; broken or unsupported requests get
+//! stateless errors.
 
 mod support;
 
@@ -200,6 +202,19 @@ fn reinvite_is_answered_with_the_current_sdp() {
         .filter(|e| matches!(e, Event::IncomingCall { .. }))
         .count();
     assert_eq!(calls, 1, "no new call for a re-INVITE");
+    // Its 2xx is retransmitted like the first one until the ACK arrives.
+    s.advance(Duration::from_millis(600));
+    assert_eq!(s.sent_responses().len(), 1);
+    s.deliver(&request("ACK", 2, "reack", Some(&tag), "", ""));
+    s.advance(Duration::from_secs(40));
+    assert!(
+        s.sent().is_empty(),
+        "no more 2xx, and no BYE: the call stays up"
+    );
+    assert!(!s
+        .drain_events()
+        .iter()
+        .any(|e| matches!(e, Event::Ended { .. })));
 }
 
 #[test]
@@ -210,7 +225,19 @@ fn bye_ends_the_call_and_unknown_dialogs_get_481() {
     assert_eq!(s.sent_responses()[0].status, 481);
     s.deliver(&request("INFO", 2, "info-x", Some("wrong-tag"), "", ""));
     assert_eq!(s.sent_responses()[0].status, 481);
-    s.deliver(&request("BYE", 3, "bye1", Some(&tag), "", ""));
+    s.deliver(&request("INFO", 5, "info-5", Some(&tag), "", ""));
+    assert_eq!(s.sent_responses()[0].status, 200);
+    s.deliver(&request("BYE", 3, "bye-old", Some(&tag), "", ""));
+    assert_eq!(
+        s.sent_responses()[0].status,
+        500,
+        "CSeq lower than the last one"
+    );
+    assert!(!s
+        .drain_events()
+        .iter()
+        .any(|e| matches!(e, Event::Ended { .. })));
+    s.deliver(&request("BYE", 6, "bye1", Some(&tag), "", ""));
     assert_eq!(s.sent_responses()[0].status, 200);
     assert!(s.drain_events().contains(&Event::Ended {
         call,
@@ -365,4 +392,19 @@ fn rfc_2543_caller_without_magic_cookie_is_served() {
         s.sent_responses().is_empty(),
         "the ACK matched the INVITE transaction and stopped Timer G"
     );
+}
+
+#[test]
+fn the_same_invite_on_another_branch_is_a_merged_request() {
+    let mut s = Scripted::new(52);
+    s.deliver(&request("INVITE", 1, "fork-a", None, "", ""));
+    s.deliver(&request("INVITE", 1, "fork-b", None, "", ""));
+    let statuses: Vec<_> = s.sent_responses().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [482]);
+    let calls = s
+        .drain_events()
+        .iter()
+        .filter(|e| matches!(e, Event::IncomingCall { .. }))
+        .count();
+    assert_eq!(calls, 1);
 }

@@ -329,8 +329,12 @@ const SIP_PIECES: &[&str] = &[
     "a",
 ];
 
-/// Everything a UAS does with untrusted bytes.
+/// Everything a UAS does with untrusted bytes. Whatever parses must also print and parse
+/// back to the same message.
 fn exercise(bytes: &[u8]) {
+    if let Ok(Datagram::Message(m)) = parse_datagram(bytes) {
+        assert_eq!(parse_message(&m.to_bytes()), as_printed(m), "round trip");
+    }
     match parse_datagram(bytes) {
         Ok(Datagram::Message(Message::Request(req))) => {
             if let Err(rejection) = check_request(&req, &UasCapabilities::default()) {

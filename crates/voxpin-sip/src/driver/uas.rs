@@ -54,13 +54,15 @@ impl fmt::Display for UasReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "incoming={} answered={} rejected={} confirmed={} ended_by_remote={} ended_by_local={}",
+            "incoming={} answered={} rejected={} confirmed={} ended_by_remote={} ended_by_local={} \
+             digits={:?}",
             self.incoming,
             self.answered,
             self.rejected,
             self.confirmed,
             self.ended_by_remote,
-            self.ended_by_local
+            self.ended_by_local,
+            self.digits.iter().collect::<String>()
         )
     }
 }

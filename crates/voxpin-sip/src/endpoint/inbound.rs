@@ -10,10 +10,12 @@ use super::{
     CallId, Endpoint, Event, ServerEntry, ServerMachine, Side, Transmit, Transport, ACCEPTED,
     ALLOWED,
 };
-use crate::call::{Call, CallState, CallTimer, CallTimers, HangupCause};
+use crate::call::{Call, CallState, CallTimer, CallTimers, HangupCause, Retransmitting};
 use crate::dialog::{Dialog, DialogId};
 use crate::msg::{HeaderName, Method, Param, Request, Response, UasCapabilities, Via};
-use crate::transaction::{ServerInvite, ServerInviteInput, ServerNonInvite, TransactionKey};
+use crate::transaction::{
+    deadline_after, ServerInvite, ServerInviteInput, ServerNonInvite, TransactionKey,
+};
 
 impl Endpoint {
     pub(super) fn ringing_inner(&mut self, now: Instant, call: CallId) {
@@ -202,6 +204,12 @@ impl Endpoint {
             },
             Method::Invite => self.new_incoming_call(now, key, request, source, transport, tag),
             Method::Cancel => self.handle_cancel(now, &key, &tag),
+            Method::Bye | Method::Info
+                if dialog_call.is_some_and(|call| !self.in_order(call, &request)) =>
+            {
+                // RFC 3261 section 12.2.2: an out-of-order request gets 500.
+                self.respond(now, &key, 500, "Server Internal Error", None, |_| {});
+            }
             Method::Bye => match dialog_call {
                 Some(call) => {
                     self.respond(now, &key, 200, "OK", None, |_| {});
@@ -228,6 +236,17 @@ impl Endpoint {
                 });
             }
         }
+    }
+
+    /// Checks (and records) the CSeq of a request in `call`'s dialog.
+    fn in_order(&mut self, call: CallId, request: &Request) -> bool {
+        let Ok(cseq) = request.headers.cseq() else {
+            return false;
+        };
+        self.calls
+            .get_mut(&call)
+            .and_then(|c| c.dialog.as_mut())
+            .is_none_or(|d| d.accept_remote_cseq(cseq.seq))
     }
 
     fn start_server(
@@ -295,6 +314,18 @@ impl Endpoint {
             return; // check_request guarantees these; nothing sensible otherwise
         };
         let sip_call_id = sip_call_id.to_owned();
+        let origin = (
+            sip_call_id.clone(),
+            from.tag().unwrap_or_default().to_owned(),
+            request.headers.cseq().map(|c| c.seq).unwrap_or(0),
+        );
+        if self.inbound_origins.contains_key(&origin) {
+            // The same INVITE again on another branch (a forking proxy's
+            // second copy): RFC 3261 section 8.2.2.2.
+            let tag = local_tag;
+            self.respond(now, &key, 482, "Loop Detected", Some(&tag), |_| {});
+            return;
+        }
         let id = CallId(self.next_call);
         self.next_call += 1;
         let peer = self
@@ -306,7 +337,10 @@ impl Endpoint {
         }
         let sdp_offer = (!request.body.is_empty()).then(|| request.body.clone());
         let mut timers = CallTimers::default();
-        timers.set(CallTimer::Ring, now + self.config.incoming_answer_timeout);
+        timers.set(
+            CallTimer::Ring,
+            deadline_after(now, self.config.incoming_answer_timeout),
+        );
         self.events.push_back(Event::IncomingCall {
             call: id,
             source,
@@ -328,11 +362,14 @@ impl Endpoint {
                 peer,
                 transport,
                 dialog: None,
+                origin: Some(origin.clone()),
+                bye_credentials: None,
                 local_sdp: Bytes::new(),
                 timers,
                 scheduled: None,
             },
         );
+        self.inbound_origins.insert(origin, id);
         self.schedule_call(id);
     }
 
@@ -354,13 +391,32 @@ impl Endpoint {
             return;
         }
         let sdp = entry.local_sdp.clone();
-        self.respond(now, key, 200, "OK", None, |r| {
+        let Some(response) = self.respond(now, key, 200, "OK", None, |r| {
             r.headers.push(HeaderName::Contact, contact);
             if !sdp.is_empty() {
                 r.headers.push(HeaderName::ContentType, "application/sdp");
             }
             r.body = sdp;
-        });
+        }) else {
+            return;
+        };
+        let timers = self.config.timers;
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
+        if let CallState::Confirmed { reinvite, .. } = &mut entry.state {
+            if !entry.transport.is_reliable() {
+                *reinvite = Some(Retransmitting {
+                    response,
+                    interval: timers.t1,
+                });
+                entry.timers.set(CallTimer::Retransmit, now + timers.t1);
+                entry
+                    .timers
+                    .set(CallTimer::AckWait, now + timers.transaction_timeout());
+                self.schedule_call(call);
+            }
+        }
     }
 
     /// CANCEL (RFC 3261 section 9.2): 200 for the CANCEL, 487 for the INVITE
@@ -415,17 +471,32 @@ impl Endpoint {
         let Some(entry) = self.calls.get_mut(&call) else {
             return;
         };
+        if let CallState::Confirmed { reinvite, .. } = &mut entry.state {
+            // The ACK for our 2xx to a re-INVITE.
+            if reinvite.take().is_some() {
+                entry.timers.stop(CallTimer::Retransmit);
+                entry.timers.stop(CallTimer::AckWait);
+                self.schedule_call(call);
+            }
+            return;
+        }
         let CallState::Answered { bye_pending, .. } = entry.state else {
             return;
         };
         entry.timers.stop(CallTimer::Retransmit);
         entry.timers.stop(CallTimer::AckWait);
         if bye_pending {
-            entry.state = CallState::Confirmed { ack: None };
+            entry.state = CallState::Confirmed {
+                ack: None,
+                reinvite: None,
+            };
             self.send_bye(now, call);
             self.retire_call(now, call);
         } else {
-            entry.state = CallState::Confirmed { ack: None };
+            entry.state = CallState::Confirmed {
+                ack: None,
+                reinvite: None,
+            };
             self.events.push_back(Event::Confirmed { call });
             self.schedule_call(call);
         }
@@ -436,10 +507,16 @@ impl Endpoint {
         let Some(entry) = self.calls.get_mut(&call) else {
             return;
         };
-        if let CallState::Answered {
-            response, interval, ..
-        } = &mut entry.state
-        {
+        let pending = match &mut entry.state {
+            CallState::Answered {
+                response, interval, ..
+            } => Some((response, interval)),
+            CallState::Confirmed {
+                reinvite: Some(r), ..
+            } => Some((&mut r.response, &mut r.interval)),
+            _ => None,
+        };
+        if let Some((response, interval)) = pending {
             self.transmits.push_back(Transmit {
                 transport: entry.transport,
                 destination: entry.peer,
@@ -452,9 +529,16 @@ impl Endpoint {
 
     /// No ACK within 64·T1 of our 2xx (RFC 3261 section 13.3.1.4): BYE.
     pub(super) fn ack_timed_out(&mut self, now: Instant, call: CallId) {
-        let Some(entry) = self.calls.get(&call) else {
+        let Some(entry) = self.calls.get_mut(&call) else {
             return;
         };
+        if let CallState::Confirmed { reinvite, .. } = &mut entry.state {
+            // No ACK for our 2xx to a re-INVITE: stop retransmitting; the
+            // call itself stays up.
+            *reinvite = None;
+            entry.timers.stop(CallTimer::Retransmit);
+            return;
+        }
         let CallState::Answered { bye_pending, .. } = entry.state else {
             return;
         };
@@ -577,5 +661,57 @@ pub(crate) fn reason_phrase(status: u16) -> &'static str {
             5 => "Server Error",
             _ => "Global Failure",
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::msg::{parse_datagram, Datagram, Message};
+
+    fn options(via: &str) -> Request {
+        let text = format!(
+            "OPTIONS sip:otp@[2001:db8::1] SIP/2.0\r\n\
+             Via: {via}\r\n\
+             Via: SIP/2.0/UDP proxy.example;branch=z9hG4bKlower\r\n\
+             From: <sip:a@[2001:db8::9]>;tag=x\r\n\
+             To: <sip:otp@[2001:db8::1]>\r\n\
+             Call-ID: v6\r\n\
+             CSeq: 1 OPTIONS\r\n\
+             Content-Length: 0\r\n\r\n"
+        );
+        match parse_datagram(text.as_bytes()) {
+            Ok(Datagram::Message(Message::Request(r))) => r,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn ipv6_source_equal_to_sent_by_gets_no_received() {
+        let source: SocketAddr = "[2001:db8::9]:5062".parse().unwrap();
+        let mut request = options("SIP/2.0/UDP [2001:db8::9]:5062;branch=z9hG4bKv6");
+        annotate_top_via(&mut request, source);
+        let vias = request.headers.vias().unwrap();
+        assert_eq!(vias.len(), 2, "lower Vias are kept");
+        assert_eq!(vias[0].received(), None);
+        assert_eq!(reply_address(Transport::Udp, source, &vias[0]), source);
+    }
+
+    #[test]
+    fn rport_and_received_are_filled_from_the_source() {
+        let source: SocketAddr = "[2001:db8::77]:40000".parse().unwrap();
+        let mut request = options("SIP/2.0/UDP [2001:db8::9]:5062;branch=z9hG4bKv6;rport");
+        annotate_top_via(&mut request, source);
+        let top = request.headers.top_via().unwrap();
+        assert_eq!(top.received(), Some("2001:db8::77"));
+        assert_eq!(top.rport(), Some(Some(40000)));
+        assert_eq!(reply_address(Transport::Udp, source, &top), source);
+        // Without rport: the source IP at the sent-by port.
+        let plain = Via::parse("SIP/2.0/UDP [2001:db8::9];branch=z9hG4bKx").unwrap();
+        assert_eq!(
+            reply_address(Transport::Udp, source, &plain),
+            "[2001:db8::77]:5060".parse().unwrap()
+        );
+        assert_eq!(reply_address(Transport::Tcp, source, &plain), source);
     }
 }

@@ -369,7 +369,7 @@ impl Endpoint {
             return;
         };
         let ack = match &entry.state {
-            CallState::Confirmed { ack } | CallState::Ended { ack } => ack.clone(),
+            CallState::Confirmed { ack, .. } | CallState::Ended { ack } => ack.clone(),
             _ => None,
         };
         entry.state = CallState::Ended { ack };
@@ -413,6 +413,9 @@ impl Endpoint {
                     if let Some(gone) = self.calls.remove(&call) {
                         if let Some(dialog) = gone.dialog {
                             self.dialogs.remove(dialog.id());
+                        }
+                        if let Some(origin) = gone.origin {
+                            self.inbound_origins.remove(&origin);
                         }
                     }
                     return;

@@ -84,6 +84,17 @@ pub enum ParseError {
     StreamPoisoned,
 }
 
+/// Longest piece of input an error carries (errors end up in logs; input can be 64 KiB).
+const EXCERPT_CHARS: usize = 64;
+
+/// The start of `input`, at most [`EXCERPT_CHARS`] characters, marked when cut.
+pub(crate) fn excerpt(input: &str) -> String {
+    match input.char_indices().nth(EXCERPT_CHARS) {
+        Some((cut, _)) => format!("{}…", &input[..cut]),
+        None => input.to_owned(),
+    }
+}
+
 impl ParseError {
     /// The status of the stateless error response a UAS sends when a request fails to parse
     /// with this error and enough of it can be salvaged: 505 for a foreign SIP version, 400
@@ -101,5 +112,29 @@ impl ParseError {
             ParseError::UnsupportedVersion(_) => "Version Not Supported",
             _ => "Bad Request",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_are_bounded_and_cut_on_characters() {
+        assert_eq!(excerpt("short"), "short");
+        let long = "é".repeat(100);
+        let cut = excerpt(&long);
+        assert_eq!(cut.chars().count(), EXCERPT_CHARS + 1);
+        assert!(cut.ends_with('…'));
+    }
+
+    #[test]
+    fn statuses_for_stateless_answers() {
+        assert_eq!(
+            ParseError::UnsupportedVersion("SIP/7.0".into()).response_status(),
+            505
+        );
+        assert_eq!(ParseError::StartLine.response_status(), 400);
+        assert_eq!(ParseError::StartLine.response_reason(), "Bad Request");
     }
 }

@@ -244,6 +244,11 @@ impl Headers {
         self.entries.push((name, value.into()));
     }
 
+    /// Inserts a header line before all others (a new topmost Via, for instance).
+    pub fn push_front(&mut self, name: HeaderName, value: impl Into<String>) {
+        self.entries.insert(0, (name, value.into()));
+    }
+
     /// Replaces every line of `name` with one line carrying `value` (at the position of the
     /// first one, or at the end).
     pub fn set(&mut self, name: HeaderName, value: impl Into<String>) {
@@ -421,6 +426,8 @@ mod tests {
         assert_eq!(lines, ["Via: c", "To: t"]);
         h.remove(&HeaderName::To);
         assert_eq!(h.len(), 1);
+        h.push_front(HeaderName::Via, "top");
+        assert_eq!(h.get(&HeaderName::Via), Some("top"));
     }
 
     #[test]

@@ -140,20 +140,29 @@ impl From<Response> for Message {
 
 fn print(start_line: &str, headers: &Headers, body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(start_line.len() + 32 * headers.len() + body.len() + 32);
-    out.extend_from_slice(start_line.as_bytes());
+    push_line_text(&mut out, start_line);
     out.extend_from_slice(b"\r\n");
     for (name, value) in headers.iter() {
         if *name == HeaderName::ContentLength {
             continue;
         }
-        out.extend_from_slice(name.as_str().as_bytes());
+        push_line_text(&mut out, name.as_str());
         out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
+        push_line_text(&mut out, value);
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
     out.extend_from_slice(body);
     out
+}
+
+/// Appends text that must stay on one line: CR and LF (which could come from application
+/// data such as a caller-id display name) become spaces, so no header can be injected.
+fn push_line_text(out: &mut Vec<u8>, text: &str) {
+    out.extend(
+        text.bytes()
+            .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+    );
 }
 
 #[cfg(test)]
@@ -196,5 +205,19 @@ mod tests {
         assert!(text.starts_with("SIP/2.0 180 Ringing\r\n"));
         assert!(text.ends_with("CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"));
         assert!(resp.is_provisional());
+    }
+
+    #[test]
+    fn line_breaks_in_values_cannot_inject_headers() {
+        let mut r = invite();
+        r.headers
+            .set(HeaderName::Subject, "hi\r\nContact: <sip:evil@example.com>");
+        let text = String::from_utf8(r.to_bytes()).unwrap();
+        assert!(text.contains("Subject: hi  Contact: <sip:evil@example.com>\r\n"));
+        let mut resp = Response::for_request(&r, 486, "Busy\r\nX: y");
+        resp.headers.push(HeaderName::new("X-A"), "\n");
+        let text = String::from_utf8(resp.to_bytes()).unwrap();
+        assert!(text.starts_with("SIP/2.0 486 Busy  X: y\r\nVia:"));
+        assert_eq!(text.matches("\r\n").count(), resp.headers.len() + 3);
     }
 }

@@ -45,7 +45,7 @@ impl Method {
     /// extension method, not INVITE.
     pub fn parse(token: &str) -> Result<Method, ParseError> {
         if !is_token(token) {
-            return Err(ParseError::Method(token.to_owned()));
+            return Err(ParseError::Method(super::error::excerpt(token)));
         }
         Ok(match token {
             "INVITE" => Method::Invite,

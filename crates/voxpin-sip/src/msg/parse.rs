@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 
+use super::error::excerpt;
 use super::values::is_lws;
 use super::{HeaderName, Headers, Message, Method, ParseError, Request, Response, Uri};
 
@@ -90,15 +91,23 @@ pub(crate) enum StartLine {
 pub(crate) fn parse_head(head: &[u8]) -> Result<(StartLine, Headers), ParseError> {
     let head = std::str::from_utf8(head).map_err(|_| ParseError::NotUtf8)?;
     let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
-    let start = parse_start_line(lines.next().unwrap_or_default())?;
+    let start_line = lines.next().unwrap_or_default();
+    if start_line.contains('\r') {
+        return Err(ParseError::StartLine);
+    }
+    let start = parse_start_line(start_line)?;
     let mut entries: Vec<(String, String)> = Vec::new();
     for line in lines {
+        if line.contains('\r') {
+            // CR only ends lines (RFC 3261 §7.3.1); a bare one inside is never valid.
+            return Err(ParseError::HeaderLine(excerpt(line)));
+        }
         if line.starts_with(is_lws) {
             // RFC 3261 §7.3.1: a line starting with whitespace continues the previous value;
             // the fold is equivalent to a single space.
             let (_, value) = entries
                 .last_mut()
-                .ok_or(ParseError::HeaderLine(line.into()))?;
+                .ok_or(ParseError::HeaderLine(excerpt(line)))?;
             let more = line.trim_matches(is_lws);
             if !more.is_empty() {
                 if !value.is_empty() {
@@ -110,11 +119,11 @@ pub(crate) fn parse_head(head: &[u8]) -> Result<(StartLine, Headers), ParseError
         }
         let (name, value) = line
             .split_once(':')
-            .ok_or(ParseError::HeaderLine(line.into()))?;
+            .ok_or(ParseError::HeaderLine(excerpt(line)))?;
         // HCOLON = *( SP / HTAB ) ":" SWS: whitespace may precede the colon.
         let name = name.trim_end_matches(is_lws);
         if !super::method::is_token(name) {
-            return Err(ParseError::HeaderLine(line.into()));
+            return Err(ParseError::HeaderLine(excerpt(line)));
         }
         entries.push((name.to_owned(), value.trim_matches(is_lws).to_owned()));
     }
@@ -131,13 +140,13 @@ fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
         check_version(version)?;
         let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
         if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ParseError::StatusCode(code.to_owned()));
+            return Err(ParseError::StatusCode(excerpt(code)));
         }
         let status: u16 = code
             .parse()
-            .map_err(|_| ParseError::StatusCode(code.to_owned()))?;
+            .map_err(|_| ParseError::StatusCode(excerpt(code)))?;
         if !(100..=699).contains(&status) {
-            return Err(ParseError::StatusCode(code.to_owned()));
+            return Err(ParseError::StatusCode(excerpt(code)));
         }
         if reason.chars().any(|c| c.is_control() && c != '\t') {
             return Err(ParseError::StartLine);
@@ -170,7 +179,7 @@ fn check_version(version: &str) -> Result<(), ParseError> {
                 .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
         });
     if well_formed {
-        Err(ParseError::UnsupportedVersion(version.to_owned()))
+        Err(ParseError::UnsupportedVersion(excerpt(version)))
     } else {
         Err(ParseError::StartLine)
     }
@@ -194,7 +203,7 @@ pub(crate) fn content_length<'a>(
         return Err(ParseError::DuplicateContentLength);
     }
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ParseError::InvalidContentLength(value.to_owned()));
+        return Err(ParseError::InvalidContentLength(excerpt(value)));
     }
     // Digits only, so a parse failure means overflow: saturate and report it as too large.
     let length = value.parse::<usize>().unwrap_or(usize::MAX);
@@ -334,6 +343,10 @@ i:abc\r\nSubject: a\r\n\tb\r\n\r\n",
             parse_datagram(b"INVITE sip:h SIP/2.0\r\n"),
             Err(ParseError::Incomplete)
         );
+        assert!(matches!(
+            parse_datagram(b"INVITE sip:h SIP/2.0\r\nX: a\rb\r\n\r\n"),
+            Err(ParseError::HeaderLine(_))
+        ));
         assert!(matches!(
             parse_datagram(b"INVITE sip:h SIP/2.0\r\nNoColon\r\n\r\n"),
             Err(ParseError::HeaderLine(_))

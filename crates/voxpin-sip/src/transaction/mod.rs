@@ -19,7 +19,7 @@ pub use client_non_invite::{ClientNonInvite, ClientNonInviteState};
 pub use key::{TransactionKey, BRANCH_MAGIC_COOKIE};
 pub use server_invite::{ServerInvite, ServerInviteInput, ServerInviteState, TRYING_DELAY};
 pub use server_non_invite::{ServerNonInvite, ServerNonInviteState};
-pub use timer::{Timer, TimerConfig, TimerTable, T1, T2, T4};
+pub use timer::{deadline_after, Timer, TimerConfig, TimerTable, T1, T2, T4};
 
 use bytes::Bytes;
 

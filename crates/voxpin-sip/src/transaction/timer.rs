@@ -25,6 +25,16 @@ pub const T4: Duration = Duration::from_secs(5);
 /// section 17.1.1.2, table 4).
 pub const TIMER_D: Duration = Duration::from_secs(32);
 
+/// `now + after`, saturating instead of panicking when `after` is absurdly
+/// large (a configured or peer-supplied duration): the deadline then lies a
+/// century ahead, which is as good as never.
+pub fn deadline_after(now: Instant, after: Duration) -> Instant {
+    const FAR: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    now.checked_add(after.min(FAR))
+        .or_else(|| now.checked_add(Duration::from_secs(3600)))
+        .unwrap_or(now)
+}
+
 /// The base timer values of RFC 3261 table 4, configurable per endpoint.
 ///
 /// Lowering T1 on a fast network shortens every retransmission interval and
@@ -223,6 +233,16 @@ mod tests {
         assert_eq!(table.pop_expired(late), Some(Timer::B));
         assert_eq!(table.pop_expired(late), None);
         assert_eq!(table.next_deadline(), None);
+    }
+
+    #[test]
+    fn deadlines_saturate_instead_of_overflowing() {
+        let now = crate::transaction::test_support::start();
+        assert_eq!(
+            deadline_after(now, Duration::from_secs(2)),
+            now + Duration::from_secs(2)
+        );
+        assert!(deadline_after(now, Duration::MAX) > now);
     }
 
     #[test]

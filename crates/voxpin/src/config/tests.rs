@@ -35,7 +35,7 @@ fn the_shipped_config_resolves() {
     let config = Config::parse("config/voxpin.toml", &text, &env()).unwrap();
     assert!(config.sip.listen_udp.unwrap().ip().is_loopback());
     assert!(!config.api.keys.is_empty());
-    assert!(config.trunks.contains_key("loopback"));
+    assert!(config.trunks.contains_key("default"));
 }
 
 #[test]
