@@ -456,18 +456,18 @@ impl Endpoint {
                 return;
             }
             if let Some(call) = call {
-                self.ack_received(now, call);
+                self.ack_received(now, call, request);
             }
             return;
         }
         let call =
             DialogId::for_incoming_request(request).and_then(|id| self.dialogs.get(&id).copied());
         if let Some(call) = call {
-            self.ack_received(now, call);
+            self.ack_received(now, call, request);
         }
     }
 
-    fn ack_received(&mut self, now: Instant, call: CallId) {
+    fn ack_received(&mut self, now: Instant, call: CallId, ack: &Request) {
         let Some(entry) = self.calls.get_mut(&call) else {
             return;
         };
@@ -497,6 +497,13 @@ impl Endpoint {
                 ack: None,
                 reinvite: None,
             };
+            if !ack.body.is_empty() {
+                // Delayed offer: our 2xx carried the offer, the ACK answers.
+                self.events.push_back(Event::AckAnswer {
+                    call,
+                    sdp_answer: ack.body.clone(),
+                });
+            }
             self.events.push_back(Event::Confirmed { call });
             self.schedule_call(call);
         }
