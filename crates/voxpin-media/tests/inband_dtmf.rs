@@ -228,3 +228,28 @@ fn tones_from_an_independent_generator_are_detected() {
     assert_eq!(samples.len(), 3960);
     assert_eq!(detect(&samples), "15900");
 }
+
+#[test]
+fn tones_are_ignored_when_telephone_event_was_negotiated() {
+    // Gateways that send both would otherwise report every digit twice.
+    let t = epoch();
+    let peer = addr("192.0.2.1:4000");
+    let mut c = SessionConfig::new(Codec::Pcmu, synthetic_library());
+    c.symmetric = false;
+    c.remote = Some(peer);
+    c.telephone_event = Some(101);
+    let mut s = MediaSession::new(t, c, &mut rng(16));
+    let mut pcm = tone('7', 800, 4000.0).unwrap();
+    pcm.extend([0i16; 800]);
+    for (i, frame) in pcm.chunks(160).enumerate() {
+        let mut payload = Vec::new();
+        Codec::Pcmu.encode(frame, &mut payload);
+        s.handle_rtp(
+            t,
+            peer,
+            &rtp(0, false, i as u16, 160 * i as u32, 3, &payload),
+        );
+    }
+    assert_eq!(s.poll_event(), None);
+    assert_eq!(s.counters().packets_received, 10);
+}

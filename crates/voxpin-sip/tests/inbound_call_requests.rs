@@ -264,6 +264,7 @@ fn options_is_answered_with_allow_and_accept() {
         .contains("application/sdp"));
     assert!(ok.headers.to().unwrap().tag().is_some());
     assert!(s.drain_events().is_empty());
+    assert_eq!(s.endpoint.transaction_count(), 0, "answered statelessly");
 }
 
 #[test]

@@ -191,6 +191,17 @@ impl Endpoint {
             .to()
             .ok()
             .and_then(|t| t.tag().map(str::to_owned));
+        if request.method == Method::Options && in_dialog.is_none() {
+            // Out-of-dialog OPTIONS (keep-alive probes, scanners) is answered
+            // statelessly (RFC 3261 section 8.2.7): no transaction to keep
+            // for 64·T1, a retransmission is simply answered again.
+            let headers = vec![
+                (HeaderName::Allow, Self::allow_value()),
+                (HeaderName::Accept, Self::accept_value()),
+            ];
+            self.respond_statelessly(transport, reply_to, &request, 200, "OK", headers);
+            return;
+        }
         self.start_server(now, &key, request.clone(), reply_to, transport, dialog_call);
         let tag = match in_dialog {
             Some(tag) => tag,
