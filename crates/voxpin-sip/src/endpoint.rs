@@ -209,6 +209,16 @@ pub enum Event {
         /// Our handle.
         call: CallId,
     },
+    /// The SDP answer carried by the ACK of an inbound call that arrived
+    /// without an offer (delayed offer: the SDP given to
+    /// [`Endpoint::answer`] was the offer). Comes just before
+    /// [`Event::Confirmed`].
+    AckAnswer {
+        /// Our handle.
+        call: CallId,
+        /// The peer's SDP answer.
+        sdp_answer: Bytes,
+    },
     /// A key press sent as SIP INFO.
     Dtmf {
         /// Our handle.
@@ -308,6 +318,10 @@ pub struct Endpoint {
     servers: HashMap<TransactionKey, ServerEntry>,
     calls: HashMap<CallId, Call>,
     dialogs: HashMap<DialogId, CallId>,
+    /// Inbound INVITEs by (Call-ID, From tag, CSeq), to spot a merged
+    /// request: the same INVITE arriving again on another branch (RFC 3261
+    /// section 8.2.2.2).
+    inbound_origins: HashMap<(String, String, u32), CallId>,
     registrations: HashMap<RegistrationId, RegisterClient>,
     next_registration: u64,
     /// Deadlines, earliest first; an entry may be stale (then it only
@@ -359,6 +373,7 @@ impl Endpoint {
             servers: HashMap::new(),
             calls: HashMap::new(),
             dialogs: HashMap::new(),
+            inbound_origins: HashMap::new(),
             registrations: HashMap::new(),
             next_registration: 1,
             timers: BinaryHeap::new(),
