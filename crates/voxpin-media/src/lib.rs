@@ -87,3 +87,18 @@ pub use session::{
 pub(crate) fn test_epoch() -> std::time::Instant {
     std::time::Instant::now()
 }
+
+#[cfg(test)]
+mod tests {
+    /// Sessions move between threads; the library is shared between them.
+    #[test]
+    fn thread_safety_of_the_public_types() {
+        fn send<T: Send>() {}
+        fn send_sync<T: Send + Sync>() {}
+        send::<crate::MediaSession>();
+        send::<crate::Pacer>();
+        send::<crate::Playlist>();
+        send_sync::<crate::PromptLibrary>();
+        send_sync::<crate::SessionConfig>();
+    }
+}
