@@ -153,7 +153,7 @@ pub(crate) enum CallState {
         invite: Request,
         /// Its client transaction.
         transaction: TransactionKey,
-        /// A provisional response above 100 arrived (CANCEL is allowed).
+        /// A provisional response arrived (CANCEL is allowed).
         provisional: bool,
         /// We want to cancel, for this cause; CANCEL is sent once allowed.
         cancel: Option<CancelState>,

@@ -209,6 +209,16 @@ pub enum Event {
         /// Our handle.
         call: CallId,
     },
+    /// The SDP answer carried by the ACK of an inbound call that arrived
+    /// without an offer (delayed offer: the SDP given to
+    /// [`Endpoint::answer`] was the offer). Comes just before
+    /// [`Event::Confirmed`].
+    AckAnswer {
+        /// Our handle.
+        call: CallId,
+        /// The peer's SDP answer.
+        sdp_answer: Bytes,
+    },
     /// A key press sent as SIP INFO.
     Dtmf {
         /// Our handle.

@@ -191,6 +191,17 @@ impl Endpoint {
             .to()
             .ok()
             .and_then(|t| t.tag().map(str::to_owned));
+        if request.method == Method::Options && in_dialog.is_none() {
+            // Out-of-dialog OPTIONS (keep-alive probes, scanners) is answered
+            // statelessly (RFC 3261 section 8.2.7): no transaction to keep
+            // for 64·T1, a retransmission is simply answered again.
+            let headers = vec![
+                (HeaderName::Allow, Self::allow_value()),
+                (HeaderName::Accept, Self::accept_value()),
+            ];
+            self.respond_statelessly(transport, reply_to, &request, 200, "OK", headers);
+            return;
+        }
         self.start_server(now, &key, request.clone(), reply_to, transport, dialog_call);
         let tag = match in_dialog {
             Some(tag) => tag,
@@ -456,18 +467,18 @@ impl Endpoint {
                 return;
             }
             if let Some(call) = call {
-                self.ack_received(now, call);
+                self.ack_received(now, call, request);
             }
             return;
         }
         let call =
             DialogId::for_incoming_request(request).and_then(|id| self.dialogs.get(&id).copied());
         if let Some(call) = call {
-            self.ack_received(now, call);
+            self.ack_received(now, call, request);
         }
     }
 
-    fn ack_received(&mut self, now: Instant, call: CallId) {
+    fn ack_received(&mut self, now: Instant, call: CallId, ack: &Request) {
         let Some(entry) = self.calls.get_mut(&call) else {
             return;
         };
@@ -497,6 +508,13 @@ impl Endpoint {
                 ack: None,
                 reinvite: None,
             };
+            if !ack.body.is_empty() {
+                // Delayed offer: our 2xx carried the offer, the ACK answers.
+                self.events.push_back(Event::AckAnswer {
+                    call,
+                    sdp_answer: ack.body.clone(),
+                });
+            }
             self.events.push_back(Event::Confirmed { call });
             self.schedule_call(call);
         }

@@ -191,8 +191,10 @@ impl Endpoint {
                     return; // a response to an INVITE we replaced (auth retry)
                 }
                 if status < 200 {
+                    // Any provisional response, 100 included, allows CANCEL
+                    // (RFC 3261 section 9.1); only 101-199 are reported.
+                    *provisional = true;
                     if status > 100 {
-                        *provisional = true;
                         let body = non_empty(&response.body);
                         self.events.push_back(Event::Provisional {
                             call,

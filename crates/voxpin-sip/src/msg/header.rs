@@ -150,13 +150,37 @@ impl HeaderName {
 
     /// The canonical spelling (or the received one for [`HeaderName::Other`]).
     pub fn as_str(&self) -> &str {
-        if let HeaderName::Other(name) = self {
-            return name;
+        match self {
+            HeaderName::Via => "Via",
+            HeaderName::From => "From",
+            HeaderName::To => "To",
+            HeaderName::CallId => "Call-ID",
+            HeaderName::CSeq => "CSeq",
+            HeaderName::Contact => "Contact",
+            HeaderName::MaxForwards => "Max-Forwards",
+            HeaderName::ContentLength => "Content-Length",
+            HeaderName::ContentType => "Content-Type",
+            HeaderName::Route => "Route",
+            HeaderName::RecordRoute => "Record-Route",
+            HeaderName::Allow => "Allow",
+            HeaderName::Accept => "Accept",
+            HeaderName::Supported => "Supported",
+            HeaderName::Require => "Require",
+            HeaderName::Unsupported => "Unsupported",
+            HeaderName::ProxyRequire => "Proxy-Require",
+            HeaderName::Authorization => "Authorization",
+            HeaderName::WwwAuthenticate => "WWW-Authenticate",
+            HeaderName::ProxyAuthenticate => "Proxy-Authenticate",
+            HeaderName::ProxyAuthorization => "Proxy-Authorization",
+            HeaderName::Expires => "Expires",
+            HeaderName::UserAgent => "User-Agent",
+            HeaderName::Server => "Server",
+            HeaderName::RetryAfter => "Retry-After",
+            HeaderName::Reason => "Reason",
+            HeaderName::Event => "Event",
+            HeaderName::Subject => "Subject",
+            HeaderName::Other(name) => name,
         }
-        KNOWN
-            .iter()
-            .find(|(known, _)| std::mem::discriminant(known) == std::mem::discriminant(self))
-            .map_or("", |(_, spelled)| spelled)
     }
 
     /// True for headers that may appear at most once in a message (RFC 3261 §7.3.1: the ones
@@ -184,7 +208,13 @@ impl From<&str> for HeaderName {
 
 impl PartialEq for HeaderName {
     fn eq(&self, other: &HeaderName) -> bool {
-        self.as_str().eq_ignore_ascii_case(other.as_str())
+        match (self, other) {
+            // Known names are normalised by `new`: comparing variants is enough.
+            (HeaderName::Other(_), _) | (_, HeaderName::Other(_)) => {
+                self.as_str().eq_ignore_ascii_case(other.as_str())
+            }
+            _ => std::mem::discriminant(self) == std::mem::discriminant(other),
+        }
     }
 }
 
@@ -406,6 +436,14 @@ mod tests {
         assert_eq!(HeaderName::new("X-Foo"), HeaderName::Other("x-foo".into()));
         assert_eq!(HeaderName::Other("VIA".into()), HeaderName::Via);
         assert_eq!(HeaderName::new("X-Foo").to_string(), "X-Foo");
+    }
+
+    #[test]
+    fn known_table_and_canonical_spellings_agree() {
+        for (known, spelled) in KNOWN {
+            assert_eq!(known.as_str(), *spelled);
+            assert_eq!(HeaderName::new(&spelled.to_ascii_uppercase()), *known);
+        }
     }
 
     #[test]
