@@ -15,6 +15,7 @@
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod engine_driver;
 pub mod http_client;
 pub mod logging;
 pub mod metrics;
