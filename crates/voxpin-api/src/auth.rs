@@ -165,4 +165,19 @@ mod tests {
         assert_eq!(KeySet::bearer("Bearer "), None);
         assert_eq!(KeySet::bearer("Bearer"), None);
     }
+
+    #[test]
+    fn bearer_never_panics_on_odd_headers() {
+        for header in [
+            "",
+            " ",
+            "Bearer  ",
+            "\u{e9}Bearer x",
+            "Bearer \u{e9}",
+            "Bearer\tx",
+            "x y z",
+        ] {
+            let _ = KeySet::bearer(header);
+        }
+    }
 }

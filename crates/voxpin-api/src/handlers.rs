@@ -274,7 +274,8 @@ fn create_otp(state: &ApiState, bytes: &[u8]) -> Result<OtpView, ApiError> {
         state.inner.dialer.hang_up(*old);
     }
     state.inner.dialer.dial(view.id);
-    metrics::counter!("voxpin_otps_created_total", "mode" => mode_label(view.mode)).increment(1);
+    metrics::counter!(crate::metric_names::OTPS_CREATED_TOTAL, "mode" => mode_label(view.mode))
+        .increment(1);
     tracing::info!(otp = %view.id, application = %view.application, "OTP created");
     Ok(view)
 }

@@ -94,7 +94,14 @@ pub(crate) async fn list(
         application: application_param(&map)?,
         to: map
             .get("to")
-            .map(|v| PhoneNumber::new(v).map_err(|e| ApiError::invalid_query(format!("`to`: {e}"))))
+            .map(|v| {
+                // An unencoded `+` arrives as a space: take it as the `+` it was.
+                let v = match v.strip_prefix(' ') {
+                    Some(rest) => format!("+{rest}"),
+                    None => v.clone(),
+                };
+                PhoneNumber::new(&v).map_err(|e| ApiError::invalid_query(format!("`to`: {e}")))
+            })
             .transpose()?,
         status: map
             .get("status")

@@ -53,6 +53,13 @@ async fn filters_apply() {
         .map(|i| i["id"].clone())
         .collect();
     assert_eq!(ids, vec![serde_json::Value::from(a.clone())]);
+    let unencoded = h.send("GET", "/v1/otp?to=+14155550100", "").await;
+    assert_eq!(
+        unencoded.json["items"].as_array().unwrap().len(),
+        1,
+        "{}",
+        unencoded.text
+    );
     let since = h
         .send("GET", "/v1/otp?since=2027-01-15T08:00:01Z", "")
         .await;

@@ -154,6 +154,20 @@ impl Engine {
         self.process(now);
     }
 
+    /// Sending SIP to `destination` over `transport` failed (connection
+    /// refused or reset, ICMP unreachable): its transactions fail now.
+    pub fn handle_sip_unreachable(
+        &mut self,
+        now: Instant,
+        transport: Transport,
+        destination: SocketAddr,
+    ) {
+        self.now = now;
+        self.endpoint
+            .handle_transport_error(now, transport, destination);
+        self.process(now);
+    }
+
     /// An RTP packet arrived on `port` (one of the ports the engine opened).
     pub fn handle_rtp(&mut self, now: Instant, port: RtpPort, source: SocketAddr, bytes: &[u8]) {
         self.now = now;

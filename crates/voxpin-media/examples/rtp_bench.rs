@@ -4,11 +4,13 @@
 //! For each N it prints send-slot lateness (p50/p99/p99.9/max), CPU µs per
 //! packet of the send threads (from `/proc/self/task/*/stat`), the same for
 //! a bare UDP pump sending as many packets from the same number of sockets
-//! without pacing, and resident memory per call.
+//! without pacing, resident memory per call, and a control: the wake-up
+//! lateness of an idle thread sleeping to 1 ms deadlines during the same
+//! window (what the machine adds before any work is done).
 //!
 //! ```text
 //! cargo run --release -p voxpin-media --features driver --example rtp_bench -- \
-//!     [--seconds 10] [--calls 500,1000,2000,4000] [--workers 2]
+//!     [--seconds 10] [--calls 500,1000,2000,4000] [--workers 2] [--phases 20]
 //! ```
 #![allow(clippy::disallowed_methods)] // a benchmark reads the clock
 
@@ -26,6 +28,7 @@ struct Args {
     seconds: u64,
     calls: Vec<usize>,
     workers: usize,
+    phases: u32,
 }
 
 fn args() -> Result<Args> {
@@ -33,6 +36,7 @@ fn args() -> Result<Args> {
         seconds: 10,
         calls: vec![500, 1000, 2000, 4000],
         workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        phases: 20,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -41,6 +45,7 @@ fn args() -> Result<Args> {
             "--seconds" => a.seconds = value.parse()?,
             "--calls" => a.calls = value.split(',').map(str::parse).collect::<Result<_, _>>()?,
             "--workers" => a.workers = value.parse()?,
+            "--phases" => a.phases = value.parse()?,
             other => bail!("unknown flag {other}"),
         }
     }
@@ -135,6 +140,8 @@ struct Step {
     process_cpu_us_per_packet: f64,
     pump_us_per_packet: f64,
     kib_per_call: f64,
+    control_p99: Duration,
+    control_max: Duration,
 }
 
 fn run_step(calls: usize, a: &Args, prompts: &Arc<PromptLibrary>, hz: f64) -> Result<Step> {
@@ -159,7 +166,8 @@ fn run_step(calls: usize, a: &Args, prompts: &Arc<PromptLibrary>, hz: f64) -> Re
     let mut workers = Vec::new();
     for w in 0..a.workers {
         // Events are not needed here; the receiver is dropped.
-        let (worker, _events) = MediaWorker::spawn(&format!("rtp-worker-{w}"))?;
+        let (worker, _events) =
+            MediaWorker::spawn_with_phases(&format!("rtp-worker-{w}"), a.phases)?;
         workers.push(worker);
     }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(calls as u64);
@@ -186,17 +194,38 @@ fn run_step(calls: usize, a: &Args, prompts: &Arc<PromptLibrary>, hz: f64) -> Re
     for w in &workers {
         w.reset_lateness()?;
     }
+    // Control: a thread doing nothing but sleeping to 1 ms absolute
+    // deadlines, to show the wake-up latency the machine itself adds.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let control = {
+        let stop = Arc::clone(&stop);
+        std::thread::Builder::new()
+            .name("control-sleeper".into())
+            .spawn(move || {
+                let mut h = LatenessHistogram::new();
+                let mut deadline = Instant::now();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    deadline += Duration::from_millis(1);
+                    let now = Instant::now();
+                    if let Some(wait) = deadline.checked_duration_since(now) {
+                        std::thread::sleep(wait);
+                    }
+                    h.record(Instant::now().saturating_duration_since(deadline));
+                }
+                h
+            })?
+    };
+    // The window runs from the workers' first answers to their last ones
+    // (under starvation they answer late; packets, CPU and the expected
+    // count all use the same window).
     let sent_before: u64 = workers
         .iter()
         .map(|w| w.report().map(|r| r.packets_sent))
         .sum::<Result<_, _>>()?;
+    let started = Instant::now();
     let cpu0 = threads_cpu("rtp-worker");
     let proc0 = process_cpu();
-    let started = Instant::now();
     std::thread::sleep(Duration::from_secs(a.seconds));
-    let elapsed = started.elapsed();
-    let cpu1 = threads_cpu("rtp-worker");
-    let proc1 = process_cpu();
     let mut lateness = LatenessHistogram::new();
     let mut sent_after = 0;
     let mut errors = 0;
@@ -206,6 +235,13 @@ fn run_step(calls: usize, a: &Args, prompts: &Arc<PromptLibrary>, hz: f64) -> Re
         sent_after += r.packets_sent;
         errors += r.send_errors;
     }
+    let elapsed = started.elapsed();
+    let cpu1 = threads_cpu("rtp-worker");
+    let proc1 = process_cpu();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let control = control
+        .join()
+        .map_err(|_| anyhow::anyhow!("control thread panicked"))?;
     for w in workers {
         w.shutdown();
     }
@@ -248,6 +284,8 @@ fn run_step(calls: usize, a: &Args, prompts: &Arc<PromptLibrary>, hz: f64) -> Re
         process_cpu_us_per_packet: per_packet(proc1 - proc0),
         pump_us_per_packet: pump_ticks as f64 / hz * 1e6 / pump_packets as f64,
         kib_per_call: rss_after.saturating_sub(rss_before) as f64 / calls as f64,
+        control_p99: control.quantile(0.99),
+        control_max: control.max(),
     })
 }
 
@@ -261,9 +299,10 @@ fn main() -> Result<()> {
     let prompts = Arc::new(PromptLibrary::load_dir(&root)?);
     let hz = clock_ticks_per_second();
     println!(
-        "rtp_bench: {} s per step, {} send worker(s), {} CPU(s), 20 ms G.711 packets of 172 bytes",
+        "rtp_bench: {} s per step, {} send worker(s) with {} phases, {} CPU(s), 20 ms G.711 packets of 172 bytes",
         a.seconds,
         a.workers,
+        a.phases,
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!(
@@ -284,7 +323,7 @@ fn main() -> Result<()> {
     for &calls in &a.calls {
         let s = run_step(calls, &a, &prompts, hz)?;
         println!(
-            "{:>6} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>7} {:>9.2} {:>9.2} {:>9.2} {:>9.1}",
+            "{:>6} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>7} {:>9.2} {:>9.2} {:>9.2} {:>9.1} {:>11} {:>11}",
             s.calls,
             ms(s.p50),
             ms(s.p99),
@@ -296,7 +335,9 @@ fn main() -> Result<()> {
             s.cpu_us_per_packet,
             s.process_cpu_us_per_packet,
             s.pump_us_per_packet,
-            s.kib_per_call
+            s.kib_per_call,
+            ms(s.control_p99),
+            ms(s.control_max)
         );
     }
     Ok(())

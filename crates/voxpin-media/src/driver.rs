@@ -206,17 +206,26 @@ pub enum WorkerError {
 }
 
 impl MediaWorker {
-    /// Starts a worker thread called `name`; events arrive on the returned
-    /// receiver.
+    /// Starts a worker thread called `name` with 20 phases (1 ms ticks);
+    /// events arrive on the returned receiver.
     pub fn spawn(
         name: &str,
+    ) -> io::Result<(MediaWorker, UnboundedReceiver<(SessionKey, MediaEvent)>)> {
+        Self::spawn_with_phases(name, 20)
+    }
+
+    /// Starts a worker whose pacer has `phases` ticks per 20 ms. More phases
+    /// spread packets finer (less lateness) at the cost of more wake-ups.
+    pub fn spawn_with_phases(
+        name: &str,
+        phases: u32,
     ) -> io::Result<(MediaWorker, UnboundedReceiver<(SessionKey, MediaEvent)>)> {
         let (commands, command_rx) = mpsc::channel();
         let (event_tx, event_rx) = unbounded_channel();
         let poll = Poll::new()?;
         let thread = std::thread::Builder::new()
             .name(name.to_owned())
-            .spawn(move || run(poll, command_rx, event_tx))?;
+            .spawn(move || run(poll, phases, command_rx, event_tx))?;
         Ok((
             MediaWorker {
                 commands,
@@ -303,10 +312,11 @@ fn token(key: SessionKey) -> Token {
 
 fn run(
     mut poll: Poll,
+    phases: u32,
     commands: Receiver<Command>,
     events: UnboundedSender<(SessionKey, MediaEvent)>,
 ) {
-    let mut pacer = Pacer::new(Instant::now());
+    let mut pacer = Pacer::with_phases(Instant::now(), phases);
     let mut calls: HashMap<SessionKey, Call> = HashMap::new();
     let mut readable = Events::with_capacity(1024);
     let mut buf = [0u8; 2048];

@@ -1,7 +1,9 @@
 //! voxpin media: RTP for calls that read codes aloud and hear keypresses.
 //!
-//! Sans-IO: nothing here opens a socket, reads a clock or spawns a task
-//! (the optional `driver` feature adds tokio sockets and the send loop).
+//! Sans-IO: nothing here opens a socket, reads a clock or spawns a task.
+//! The two exceptions are explicit: [`PromptLibrary::load_dir`] reads the
+//! prompt folder once at start-up, and the optional `driver` feature adds
+//! UDP sockets and the per-worker send thread.
 //! You feed datagrams and `now` in, and drain packets, deadlines and events.
 //!
 //! - [`g711`]: μ-law / A-law ([`Codec`]).
@@ -84,4 +86,19 @@ pub use session::{
 #[allow(clippy::disallowed_methods)]
 pub(crate) fn test_epoch() -> std::time::Instant {
     std::time::Instant::now()
+}
+
+#[cfg(test)]
+mod tests {
+    /// Sessions move between threads; the library is shared between them.
+    #[test]
+    fn thread_safety_of_the_public_types() {
+        fn send<T: Send>() {}
+        fn send_sync<T: Send + Sync>() {}
+        send::<crate::MediaSession>();
+        send::<crate::Pacer>();
+        send::<crate::Playlist>();
+        send_sync::<crate::PromptLibrary>();
+        send_sync::<crate::SessionConfig>();
+    }
 }

@@ -22,7 +22,8 @@
 //! from elsewhere is dropped and counted. Accepted packets pass RFC 3550
 //! sequence validation ([`crate::sequence`]) and then feed the RFC 4733
 //! receiver (telephone-event payload type from SDP) or, for audio when
-//! [`SessionConfig::inband_dtmf`] is on, the in-band detector.
+//! [`SessionConfig::inband_dtmf`] is on and no telephone-event was
+//! negotiated, the in-band detector.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -62,7 +63,10 @@ pub struct SessionConfig {
     pub learn_packets: u8,
     /// No accepted RTP for this long raises [`MediaEvent::Inactive`].
     pub inactivity_timeout: Duration,
-    /// Run the in-band (Goertzel) DTMF detector on received audio.
+    /// Run the in-band (Goertzel) DTMF detector on received audio. It runs
+    /// only when no telephone-event payload type was negotiated: a peer that
+    /// negotiates RFC 4733 sends digits that way, and listening to both
+    /// would report a digit twice when a gateway sends both.
     pub inband_dtmf: bool,
     /// Send silence frames when no playlist is playing.
     pub send_when_idle: bool,
@@ -73,8 +77,7 @@ pub struct SessionConfig {
 impl SessionConfig {
     /// Defaults for `codec`: static payload type, no telephone-event, no
     /// remote, symmetric RTP learning 3 packets, 30 s inactivity, in-band
-    /// detection on (turn it off when telephone-event is negotiated), silence
-    /// when idle.
+    /// detection on (it only runs without telephone-event), silence when idle.
     pub fn new(codec: Codec, prompts: Arc<PromptLibrary>) -> Self {
         SessionConfig {
             codec,
@@ -212,7 +215,8 @@ impl MediaSession {
             (false, Some(remote)) => SourceState::Fixed(remote),
             _ => SourceState::Learning(None),
         };
-        let inband = config.inband_dtmf.then(InbandDetector::new);
+        let inband =
+            (config.inband_dtmf && config.telephone_event.is_none()).then(InbandDetector::new);
         MediaSession {
             ssrc: Ssrc(rng.next_u32()),
             next_seq: (rng.next_u32() & 0xFFFF) as u16,

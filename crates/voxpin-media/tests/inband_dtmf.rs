@@ -2,6 +2,7 @@
 //! ±1.5 % of nominal frequency, with normal twist up to 8 dB and reverse
 //! twist up to 4 dB, through G.711 and in white noise; tones off by 3.5 %,
 //! excessive twist, speech (our own prompts) and noise alone are rejected.
+//! Tones made by an independent generator (SoX) are detected too.
 
 mod common;
 
@@ -201,4 +202,54 @@ fn a_session_hears_in_band_digits_in_its_audio() {
         }
     }
     assert_eq!(heard, vec!['4', '2']);
+}
+
+/// `tests/data/dtmf_sox_15900.wav` comes from an independent generator
+/// (SoX 14.4.2): digits 1 5 9 0 0, 45 ms tones at −12 dB with 45 ms gaps,
+/// mixed with pink noise at −35 dB:
+///
+/// ```sh
+/// sox -n -r 8000 -c 1 -b 16 -e signed-integer t1.wav \
+///     synth 0.045 sine 697 synth 0.045 sine mix 1209 gain -12   # and so on
+/// sox -n -r 8000 -c 1 -b 16 -e signed-integer gap.wav trim 0 0.045
+/// sox gap.wav t1.wav gap.wav t5.wav gap.wav t9.wav gap.wav t0.wav gap.wav t0.wav gap.wav tones.wav
+/// sox -n -r 8000 -c 1 -b 16 -e signed-integer noise.wav synth 0.495 pinknoise gain -35
+/// sox -m tones.wav noise.wav dtmf_sox_15900.wav
+/// ```
+#[test]
+fn tones_from_an_independent_generator_are_detected() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dtmf_sox_15900.wav");
+    let samples: Vec<i16> = hound::WavReader::open(path)
+        .unwrap()
+        .into_samples::<i16>()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(samples.len(), 3960);
+    assert_eq!(detect(&samples), "15900");
+}
+
+#[test]
+fn tones_are_ignored_when_telephone_event_was_negotiated() {
+    // Gateways that send both would otherwise report every digit twice.
+    let t = epoch();
+    let peer = addr("192.0.2.1:4000");
+    let mut c = SessionConfig::new(Codec::Pcmu, synthetic_library());
+    c.symmetric = false;
+    c.remote = Some(peer);
+    c.telephone_event = Some(101);
+    let mut s = MediaSession::new(t, c, &mut rng(16));
+    let mut pcm = tone('7', 800, 4000.0).unwrap();
+    pcm.extend([0i16; 800]);
+    for (i, frame) in pcm.chunks(160).enumerate() {
+        let mut payload = Vec::new();
+        Codec::Pcmu.encode(frame, &mut payload);
+        s.handle_rtp(
+            t,
+            peer,
+            &rtp(0, false, i as u16, 160 * i as u32, 3, &payload),
+        );
+    }
+    assert_eq!(s.poll_event(), None);
+    assert_eq!(s.counters().packets_received, 10);
 }

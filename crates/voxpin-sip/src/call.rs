@@ -153,7 +153,7 @@ pub(crate) enum CallState {
         invite: Request,
         /// Its client transaction.
         transaction: TransactionKey,
-        /// A provisional response above 100 arrived (CANCEL is allowed).
+        /// A provisional response arrived (CANCEL is allowed).
         provisional: bool,
         /// We want to cancel, for this cause; CANCEL is sent once allowed.
         cancel: Option<CancelState>,
@@ -282,6 +282,11 @@ pub(crate) struct Call {
     pub transport: Transport,
     /// The dialog, once established.
     pub dialog: Option<Dialog>,
+    /// Inbound: the INVITE's (Call-ID, From tag, CSeq), for merged-request
+    /// detection.
+    pub origin: Option<(String, String, u32)>,
+    /// Outbound: credentials for one retry of a challenged BYE.
+    pub bye_credentials: Option<Credentials>,
     /// Our current SDP (offer on outbound, answer on inbound).
     pub local_sdp: Bytes,
     /// The call's timers.

@@ -104,6 +104,33 @@ impl Dialog {
         })
     }
 
+    /// The dialog a forked 2xx (same INVITE, another To tag) would create
+    /// beside this one: same local side, the new peer's tag, target and
+    /// route set (RFC 3261 sections 12.1.2 and 13.2.2.4). `None` when the
+    /// response has no To tag.
+    pub fn fork(&self, response: &Response) -> Option<Self> {
+        let remote = response.headers.to().ok()?;
+        let remote_tag = remote.tag()?.to_owned();
+        let mut route_set = header_list(&response.headers, &HeaderName::RecordRoute);
+        route_set.reverse();
+        let remote_target = match response.headers.contact() {
+            Some(Ok(contact)) => contact.uri,
+            _ => self.remote_target.clone(),
+        };
+        Some(Dialog {
+            id: DialogId {
+                remote_tag,
+                ..self.id.clone()
+            },
+            local: self.local.clone(),
+            remote,
+            remote_target,
+            route_set,
+            local_seq: response.headers.cseq().ok()?.seq,
+            remote_seq: None,
+        })
+    }
+
     /// The dialog's identifier.
     pub fn id(&self) -> &DialogId {
         &self.id

@@ -7,6 +7,23 @@
 //! [`Endpoint::handle_timeout`] at [`Endpoint::poll_timeout`], and after
 //! every call drains [`Endpoint::poll_transmit`] and
 //! [`Endpoint::poll_event`] until both return `None`.
+//!
+//! What it does by itself: 100 Trying after 200 ms of silence on an inbound
+//! INVITE; ACK for every 2xx (and its retransmissions); retransmission of
+//! our 2xx until the ACK, BYE after 64·T1 without one; 200 + 487 for a
+//! CANCEL; one digest retry per call on 401/407; CANCEL on the ring timeout
+//! (held back until a provisional response, RFC 3261 section 9.1); 200 with
+//! Allow/Accept for OPTIONS; the current SDP for a re-INVITE; 481 for
+//! requests outside a known dialog, 500 for out-of-order ones; stateless
+//! 4xx/5xx for requests `msg::check_request` rejects or that only a lenient
+//! salvage could read; ACK + BYE for a forked second 2xx.
+//!
+//! Signalling is symmetric: in-dialog requests go to the address the dialog
+//! was set up with (the trunk for outbound calls, the INVITE's response
+//! address for inbound ones), with the route set in Route headers. There is
+//! no DNS in the core. Not supported: reliable provisional responses
+//! (PRACK/100rel), UPDATE, session timers, sending re-INVITEs, more than one
+//! early dialog per call.
 
 mod inbound;
 mod outbound;
@@ -192,6 +209,16 @@ pub enum Event {
         /// Our handle.
         call: CallId,
     },
+    /// The SDP answer carried by the ACK of an inbound call that arrived
+    /// without an offer (delayed offer: the SDP given to
+    /// [`Endpoint::answer`] was the offer). Comes just before
+    /// [`Event::Confirmed`].
+    AckAnswer {
+        /// Our handle.
+        call: CallId,
+        /// The peer's SDP answer.
+        sdp_answer: Bytes,
+    },
     /// A key press sent as SIP INFO.
     Dtmf {
         /// Our handle.
@@ -291,6 +318,10 @@ pub struct Endpoint {
     servers: HashMap<TransactionKey, ServerEntry>,
     calls: HashMap<CallId, Call>,
     dialogs: HashMap<DialogId, CallId>,
+    /// Inbound INVITEs by (Call-ID, From tag, CSeq), to spot a merged
+    /// request: the same INVITE arriving again on another branch (RFC 3261
+    /// section 8.2.2.2).
+    inbound_origins: HashMap<(String, String, u32), CallId>,
     registrations: HashMap<RegistrationId, RegisterClient>,
     next_registration: u64,
     /// Deadlines, earliest first; an entry may be stale (then it only
@@ -342,6 +373,7 @@ impl Endpoint {
             servers: HashMap::new(),
             calls: HashMap::new(),
             dialogs: HashMap::new(),
+            inbound_origins: HashMap::new(),
             registrations: HashMap::new(),
             next_registration: 1,
             timers: BinaryHeap::new(),

@@ -108,7 +108,8 @@ pub(crate) struct RegisterClient {
     backoff: Duration,
     /// The transaction of the REGISTER in flight.
     pub transaction: Option<TransactionKey>,
-    /// Whether the REGISTER in flight already answered a challenge.
+    /// Whether this attempt already answered a challenge (one per attempt,
+    /// so wrong credentials cannot cause a REGISTER storm).
     answered_challenge: bool,
     /// The lifetime asked for (raised by 423 Min-Expires).
     asking: Duration,
@@ -142,7 +143,6 @@ impl RegisterClient {
         authorization: Option<(HeaderName, String)>,
     ) -> Request {
         self.cseq = self.cseq.wrapping_add(1);
-        self.answered_challenge = authorization.is_some();
         let expires = if self.phase == Phase::Unregistering {
             0
         } else {
@@ -173,6 +173,12 @@ impl RegisterClient {
             headers,
             body: Bytes::new(),
         }
+    }
+
+    /// Starts a new attempt (first registration, refresh, retry, removal):
+    /// it may answer one challenge again.
+    pub fn start_attempt(&mut self) {
+        self.answered_challenge = false;
     }
 
     /// Interprets a response to the REGISTER in flight.
@@ -210,6 +216,7 @@ impl RegisterClient {
                 .all(&challenge)
                 .find_map(|value| Challenge::parse(value).ok());
             if let (Some(parsed), true) = (parsed, self.registration.credentials.is_some()) {
+                self.answered_challenge = true;
                 return Step::Resend(Some((answer, parsed)));
             }
         }

@@ -2,7 +2,8 @@
 //! final response (486 → USER_BUSY, 404 → UNALLOCATED_NUMBER, 603 →
 //! CALL_REJECTED, 503 → NORMAL_TEMPORARY_FAILURE), the error response is
 //! ACKed inside the INVITE transaction, and a peer that never answers ends
-//! the call after Timer B (64·T1) with RECOVERY_ON_TIMER_EXPIRE.
+//! the call after Timer B (64·T1) with RECOVERY_ON_TIMER_EXPIRE. A second,
+//! forked 2xx is ACKed and hung up without disturbing the answered call.
 
 mod support;
 
@@ -140,4 +141,46 @@ fn unreachable_trunk_fails_the_call_at_once() {
         .filter(|e| matches!(e, Event::Ended { .. }))
         .count();
     assert_eq!(ended, 1);
+}
+
+#[test]
+fn a_forked_second_answer_is_acked_and_hung_up() {
+    use voxpin_sip::msg::HeaderName;
+    let mut s = Scripted::new(29);
+    let call = s.endpoint.call(s.now, s.outbound_call());
+    let invite = s.sent_requests().remove(0);
+    let contact = [(HeaderName::Contact, "<sip:first@192.0.2.9>")];
+    s.deliver(&reply(&invite, 200, "OK", Some("first"), &contact));
+    let other = [(HeaderName::Contact, "<sip:second@192.0.2.9>")];
+    s.deliver(&reply(&invite, 200, "OK", Some("second"), &other));
+    let sent = s.sent_requests();
+    let summary: Vec<_> = sent
+        .iter()
+        .map(|r| {
+            (
+                r.method.to_string(),
+                r.headers.to().unwrap().tag().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("ACK".to_owned(), "first".to_owned()),
+            ("ACK".to_owned(), "second".to_owned()),
+            ("BYE".to_owned(), "second".to_owned())
+        ]
+    );
+    assert_eq!(sent[2].uri.to_string(), "sip:second@192.0.2.9");
+    let events = s.drain_events();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, Event::Answered { .. }))
+            .count(),
+        1
+    );
+    assert!(!events
+        .iter()
+        .any(|e| matches!(e, Event::Ended { call: c, .. } if *c == call)));
 }

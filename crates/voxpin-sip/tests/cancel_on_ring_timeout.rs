@@ -131,3 +131,56 @@ fn answer_crossing_the_cancel_is_acked_and_hung_up() {
         })
     ));
 }
+
+#[test]
+fn a_bare_100_trying_is_enough_to_cancel() {
+    use support::{reply, Scripted};
+    use voxpin_sip::msg::Method;
+    let mut s = Scripted::new(15);
+    let mut call = s.outbound_call();
+    call.ring_timeout = Duration::from_secs(5);
+    let id = s.endpoint.call(s.now, call);
+    let invite = s.sent_requests().remove(0);
+    s.deliver(&reply(&invite, 100, "Trying", None, &[]));
+    s.advance(Duration::from_secs(5));
+    let sent = s.sent_requests();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].method, Method::Cancel);
+    assert_eq!(
+        sent[0].headers.top_via().unwrap().branch(),
+        invite.headers.top_via().unwrap().branch(),
+        "CANCEL shares the INVITE's branch"
+    );
+    s.deliver(&reply(&sent[0], 200, "OK", Some("t"), &[]));
+    s.deliver(&reply(&invite, 487, "Request Terminated", Some("t"), &[]));
+    assert!(s.drain_events().contains(&Event::Ended {
+        call: id,
+        cause: HangupCause::NoAnswer,
+        status: Some(487),
+        by: Side::Local
+    }));
+}
+
+#[test]
+fn a_peer_that_ignores_the_cancel_is_given_up_after_64_t1() {
+    use support::{reply, Scripted};
+    let mut s = Scripted::new(16);
+    let mut call = s.outbound_call();
+    call.ring_timeout = Duration::from_secs(5);
+    let id = s.endpoint.call(s.now, call);
+    let invite = s.sent_requests().remove(0);
+    s.deliver(&reply(&invite, 180, "Ringing", Some("t"), &[]));
+    s.advance(Duration::from_secs(5));
+    assert_eq!(s.sent_requests().len(), 1, "the CANCEL");
+    s.advance(Duration::from_secs(32));
+    assert!(s.drain_events().contains(&Event::Ended {
+        call: id,
+        cause: HangupCause::NoAnswer,
+        status: None,
+        by: Side::Local
+    }));
+    s.advance(Duration::from_secs(40));
+    assert_eq!(s.endpoint.transaction_count(), 0, "nothing leaks");
+    assert_eq!(s.endpoint.call_count(), 0);
+    assert_eq!(s.endpoint.poll_timeout(), None);
+}

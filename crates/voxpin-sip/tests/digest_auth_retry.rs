@@ -2,7 +2,9 @@
 //! retry carrying digest credentials: same Call-ID and From tag, CSeq + 1,
 //! a new branch, `Authorization` (401) or `Proxy-Authorization` (407). A
 //! second challenge, or a challenge without credentials, ends the call as
-//! CALL_REJECTED. The password never appears in what is sent or reported.
+//! CALL_REJECTED. The ACK carries the INVITE's credentials, a challenged
+//! BYE is retried once the same way, and the password never appears in
+//! what is sent or reported.
 
 mod support;
 
@@ -67,7 +69,11 @@ fn www_authenticate_is_answered_once_with_authorization() {
         retry.headers.top_via().unwrap().branch(),
         first.headers.top_via().unwrap().branch()
     );
-    let auth = retry.headers.get(&HeaderName::Authorization).unwrap();
+    let auth = retry
+        .headers
+        .get(&HeaderName::Authorization)
+        .unwrap()
+        .to_owned();
     assert!(auth.starts_with("Digest username=\"trunk-user\""), "{auth}");
     assert!(auth.contains("realm=\"carrier.example\""));
     assert!(auth.contains("qop=auth"));
@@ -87,6 +93,54 @@ fn www_authenticate_is_answered_once_with_authorization() {
         .iter()
         .any(|e| matches!(e, Event::Answered { call: c, .. } if *c == call)));
     assert!(!format!("{events:?}").contains("s3cret-pass"));
+    let ack = s.sent_requests().remove(0);
+    assert_eq!(ack.method, Method::Ack);
+    assert_eq!(
+        ack.headers.get(&HeaderName::Authorization),
+        Some(auth.as_str()),
+        "the ACK carries the INVITE's credentials (RFC 3261 13.2.2.4)"
+    );
+}
+
+#[test]
+fn a_challenged_bye_is_sent_again_with_credentials() {
+    let (mut s, call, _) = challenged(407, 35);
+    let retry = s.sent_requests().pop().unwrap();
+    let contact = [(HeaderName::Contact, "<sip:gw@192.0.2.9>")];
+    s.deliver(&reply(&retry, 200, "OK", Some("c2"), &contact));
+    s.sent_requests(); // the ACK
+    s.endpoint.hangup(s.now, call);
+    let bye = s.sent_requests().remove(0);
+    assert_eq!(bye.method, Method::Bye);
+    let challenge = [(HeaderName::ProxyAuthenticate, CHALLENGE)];
+    s.deliver(&reply(
+        &bye,
+        407,
+        "Proxy Authentication Required",
+        None,
+        &challenge,
+    ));
+    let again = s.sent_requests();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].method, Method::Bye);
+    assert_eq!(
+        again[0].headers.cseq().unwrap().seq,
+        bye.headers.cseq().unwrap().seq + 1
+    );
+    let auth = again[0]
+        .headers
+        .get(&HeaderName::ProxyAuthorization)
+        .unwrap();
+    assert!(auth.contains("uri=\"sip:gw@192.0.2.9\""), "{auth}");
+    // A second challenge is not answered.
+    s.deliver(&reply(
+        &again[0],
+        407,
+        "Proxy Authentication Required",
+        None,
+        &challenge,
+    ));
+    assert!(s.sent_requests().is_empty());
 }
 
 #[test]

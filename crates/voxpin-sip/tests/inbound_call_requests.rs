@@ -264,6 +264,7 @@ fn options_is_answered_with_allow_and_accept() {
         .contains("application/sdp"));
     assert!(ok.headers.to().unwrap().tag().is_some());
     assert!(s.drain_events().is_empty());
+    assert_eq!(s.endpoint.transaction_count(), 0, "answered statelessly");
 }
 
 #[test]
@@ -391,5 +392,62 @@ fn rfc_2543_caller_without_magic_cookie_is_served() {
     assert!(
         s.sent_responses().is_empty(),
         "the ACK matched the INVITE transaction and stopped Timer G"
+    );
+}
+
+#[test]
+fn the_same_invite_on_another_branch_is_a_merged_request() {
+    let mut s = Scripted::new(52);
+    s.deliver(&request("INVITE", 1, "fork-a", None, "", ""));
+    s.deliver(&request("INVITE", 1, "fork-b", None, "", ""));
+    let statuses: Vec<_> = s.sent_responses().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [482]);
+    let calls = s
+        .drain_events()
+        .iter()
+        .filter(|e| matches!(e, Event::IncomingCall { .. }))
+        .count();
+    assert_eq!(calls, 1);
+}
+
+#[test]
+fn delayed_offer_answer_arrives_in_the_ack() {
+    let mut s = Scripted::new(53);
+    s.deliver(&request("INVITE", 1, "late", None, "", ""));
+    let call = match s.drain_events().first() {
+        Some(Event::IncomingCall {
+            call,
+            sdp_offer: None,
+            ..
+        }) => *call,
+        other => panic!("{other:?}"),
+    };
+    s.endpoint.answer(s.now, call, Bytes::from_static(ANSWER));
+    let tag = s.sent_responses()[0]
+        .headers
+        .to()
+        .unwrap()
+        .tag()
+        .unwrap()
+        .to_owned();
+    s.deliver(&request(
+        "ACK",
+        1,
+        "late-ack",
+        Some(&tag),
+        "Content-Type: application/sdp\r\n",
+        OFFER,
+    ));
+    let events = s.drain_events();
+    let tail: Vec<_> = events.iter().rev().take(2).rev().cloned().collect();
+    assert_eq!(
+        tail,
+        [
+            Event::AckAnswer {
+                call,
+                sdp_answer: Bytes::from_static(OFFER.as_bytes())
+            },
+            Event::Confirmed { call }
+        ]
     );
 }

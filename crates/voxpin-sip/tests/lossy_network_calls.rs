@@ -1,8 +1,10 @@
 //! Whole calls survive a bad network: with 20 % loss, 10 % duplication and
 //! jitter that reorders datagrams, every call over many seeds is set up,
 //! confirmed and torn down, both sides agree on how it ended, and no state
-//! is left behind. Retransmissions (INVITE, 2xx, BYE) and absorption of
-//! duplicates do the work; the run takes milliseconds of real time.
+//! is left behind; calls cancelled on their ring timeout end cleanly too.
+//! Retransmissions (INVITE, provisional, 2xx, BYE, CANCEL, 487) and
+//! absorption of duplicates do the work; each call takes milliseconds of
+//! real time.
 
 mod support;
 
@@ -127,4 +129,44 @@ fn retransmissions_are_seen_on_the_wire() {
         pair.a.endpoint.hangup(pair.now, outbound);
     }
     assert!(retransmitted_invite && retransmitted_2xx);
+}
+
+#[test]
+fn ring_timeouts_cancel_cleanly_over_a_lossy_network() {
+    for seed in 200..240 {
+        let mut pair = Pair::new(seed, NetConfig::lossy());
+        let mut call = pair.outbound_call();
+        call.ring_timeout = Duration::from_secs(3);
+        let outbound = pair.a.endpoint.call(pair.now, call);
+        assert!(pair.run_until(Duration::from_secs(30), |p| p.b.incoming().is_some()));
+        let inbound = pair.b.incoming().unwrap();
+        pair.b.endpoint.ringing(pair.now, inbound);
+        assert!(
+            pair.run_until(Duration::from_secs(60), |p| {
+                p.a.ended(outbound).is_some() && p.b.ended(inbound).is_some()
+            }),
+            "both sides end"
+        );
+        assert!(matches!(
+            pair.a.ended(outbound),
+            Some(Event::Ended {
+                cause: HangupCause::NoAnswer,
+                by: Side::Local,
+                ..
+            })
+        ));
+        assert!(matches!(
+            pair.b.ended(inbound),
+            Some(Event::Ended {
+                cause: HangupCause::OriginatorCancel,
+                by: Side::Remote,
+                ..
+            })
+        ));
+        pair.run_for(Duration::from_secs(120));
+        for peer in [&pair.a, &pair.b] {
+            assert_eq!(peer.endpoint.call_count(), 0);
+            assert_eq!(peer.endpoint.transaction_count(), 0);
+        }
+    }
 }

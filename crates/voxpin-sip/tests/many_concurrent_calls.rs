@@ -149,3 +149,58 @@ fn benchmark_call_cycles_per_second() {
     );
     assert_eq!(ended, CALLS);
 }
+
+/// A benchmark, not a test: resident memory per established call, both
+/// endpoints together (`--release -- --ignored --nocapture`, Linux only).
+#[test]
+#[ignore]
+fn benchmark_memory_per_established_call() {
+    fn resident_bytes() -> usize {
+        let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+        let pages: usize = statm
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        pages * 4096
+    }
+    const CALLS: usize = 4000;
+    let mut pair = Pair::new(62, NetConfig::perfect());
+    // Warm up allocator pools with one call.
+    pair.a.endpoint.call(pair.now, pair.outbound_call());
+    pair.run_for(Duration::from_secs(1));
+    pair.net.sent.clear();
+    let before = resident_bytes();
+    for _ in 0..CALLS {
+        pair.a.endpoint.call(pair.now, pair.outbound_call());
+    }
+    pair.run_for(Duration::from_millis(100));
+    let inbound: Vec<_> = pair
+        .b
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::IncomingCall { call, .. } => Some(*call),
+            _ => None,
+        })
+        .collect();
+    for call in inbound {
+        pair.b
+            .endpoint
+            .answer(pair.now, call, Bytes::from_static(b"v=0\r\n"));
+    }
+    pair.run_for(Duration::from_millis(100));
+    pair.net.sent.clear();
+    pair.net.sent.shrink_to_fit();
+    pair.a.events.clear();
+    pair.a.events.shrink_to_fit();
+    pair.b.events.clear();
+    pair.b.events.shrink_to_fit();
+    let after = resident_bytes();
+    eprintln!(
+        "{CALLS} established calls: {} KiB resident growth, {:.1} KiB per call (both ends, transactions still alive)",
+        after.saturating_sub(before) / 1024,
+        after.saturating_sub(before) as f64 / 1024.0 / CALLS as f64
+    );
+    assert_eq!(pair.a.endpoint.call_count(), CALLS + 1);
+}

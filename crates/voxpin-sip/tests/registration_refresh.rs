@@ -190,3 +190,35 @@ fn absurd_expiry_from_the_registrar_is_clamped() {
     s.advance(Duration::from_secs(24 * 3600 - 60));
     assert_eq!(one_register(&mut s).headers.cseq().unwrap().seq, 2);
 }
+
+#[test]
+fn wrong_credentials_do_not_cause_a_register_storm() {
+    let mut s = Scripted::new(56);
+    let mut reg = registration(&s);
+    if let Some(creds) = reg.credentials.as_mut() {
+        creds.realm = Some("another-realm".to_owned()); // cannot answer
+    }
+    s.endpoint.register(s.now, reg);
+    for expected_cseq in [1, 2] {
+        let request = one_register(&mut s);
+        assert_eq!(request.headers.cseq().unwrap().seq, expected_cseq);
+        s.deliver(&reply(
+            &request,
+            401,
+            "Unauthorized",
+            Some("r"),
+            &[(HeaderName::WwwAuthenticate, CHALLENGE)],
+        ));
+    }
+    assert!(
+        s.sent_requests().is_empty(),
+        "one retry per attempt, then back off"
+    );
+    assert!(matches!(
+        states(&mut s).last(),
+        Some(RegistrationState::Failed {
+            status: Some(401),
+            ..
+        })
+    ));
+}

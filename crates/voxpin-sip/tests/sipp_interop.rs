@@ -10,7 +10,8 @@
 //! (telephone-event on 120) and offering only G.729 check our SDP answer and
 //! our 488; INFO DTMF, OPTIONS and a re-INVITE arrive mid-call; a callee
 //! that only rings makes our ring timeout CANCEL; a busy one ends the call
-//! with USER_BUSY. Each test asserts SIPp's exit status and
+//! with USER_BUSY; a SIPp registrar challenges our REGISTER, verifies the
+//! answer, grants a binding and sees it removed. Each test asserts SIPp's exit status and
 //! our agent's report. Waits are bounded: process exit with a timeout, and a
 //! readiness poll of SIPp's port. Without `sipp` installed
 //! (`apt-get install sip-tester`) the tests print why and pass.
@@ -22,15 +23,16 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
+use rand::SeedableRng;
 use tokio::process::{Child, Command};
 use tokio::time::timeout;
 use voxpin_sip::auth::Credentials;
 use voxpin_sip::driver::uac::{place_calls, UacOptions, UacReport};
 use voxpin_sip::driver::uas::{answer_calls, UasOptions, UasReport};
-use voxpin_sip::driver::{SipTransport, TransportConfig};
+use voxpin_sip::driver::{spawn_endpoint, SipTransport, TransportConfig};
 use voxpin_sip::msg::{NameAddr, Uri};
 use voxpin_sip::sdp::Codec;
-use voxpin_sip::{EndpointConfig, Transport};
+use voxpin_sip::{Endpoint, EndpointConfig, Event, Registration, RegistrationState, Transport};
 
 const LOOPBACK: Ipv4Addr = Ipv4Addr::LOCALHOST;
 const LIMIT: Duration = Duration::from_secs(30);
@@ -142,14 +144,28 @@ impl Sipp {
         Sipp { child, dir }
     }
 
+    /// Starts SIPp on a free port and waits until it has bound it; when SIPp
+    /// exits first (another process took one of its ports), tries other ports.
+    async fn launch(transport: Transport, args: &[&str]) -> (Sipp, u16) {
+        for _ in 0..5 {
+            let port = free_port();
+            let mut sipp = Sipp::start(port, transport, args);
+            if sipp.ready(port, transport).await {
+                return (sipp, port);
+            }
+        }
+        panic!("sipp could not bind a port five times");
+    }
+
     /// Waits until SIPp has bound its SIP port (as the kernel's socket table
-    /// shows), failing early with SIPp's output if it exits first.
-    async fn ready(&mut self, port: u16, transport: Transport) {
+    /// shows); false, with SIPp's output printed, if it exits first.
+    async fn ready(&mut self, port: u16, transport: Transport) -> bool {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while !port_bound(port, transport) {
             if let Ok(Some(status)) = self.child.try_wait() {
                 self.print_output();
-                panic!("sipp exited before binding its port: {status}");
+                eprintln!("sipp exited before binding port {port}: {status}");
+                return false;
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
@@ -157,6 +173,7 @@ impl Sipp {
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        true
     }
 
     fn print_output(&self) {
@@ -183,12 +200,20 @@ impl Sipp {
     }
 }
 
-async fn our_transport(port: u16, transport: Transport) -> SipTransport {
-    let address = SocketAddr::from((LOOPBACK, port));
-    let tcp = (transport == Transport::Tcp).then_some(address);
-    SipTransport::bind(address, tcp, TransportConfig::default())
-        .await
-        .expect("bind our SIP port")
+/// Our transport on a free port (retrying when another process takes a
+/// candidate between the probe and the bind), and that port.
+async fn our_transport(transport: Transport) -> (SipTransport, u16) {
+    for _ in 0..20 {
+        let port = free_port();
+        let address = SocketAddr::from((LOOPBACK, port));
+        let tcp = (transport == Transport::Tcp).then_some(address);
+        match SipTransport::bind(address, tcp, TransportConfig::default()).await {
+            Ok(sip) => return (sip, port),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => continue,
+            Err(e) => panic!("bind our SIP port: {e}"),
+        }
+    }
+    panic!("no free SIP port after 20 tries");
 }
 
 fn endpoint_config(port: u16) -> EndpointConfig {
@@ -209,13 +234,12 @@ async fn sipp_calls_us_with(
     if sipp_missing() {
         return None;
     }
-    let (ours, theirs) = (free_port(), free_port());
-    let mut sip = our_transport(ours, transport).await;
+    let (mut sip, ours) = our_transport(transport).await;
     let target = format!("127.0.0.1:{ours}");
     let count = calls.to_string();
     let mut all_args = args.to_vec();
     all_args.extend([target.as_str(), "-m", &count]);
-    let sipp = Sipp::start(theirs, transport, &all_args);
+    let (sipp, _) = Sipp::launch(transport, &all_args).await;
     let options = UasOptions {
         media_address: LOOPBACK.into(),
         media_port: 30000,
@@ -331,10 +355,8 @@ async fn we_call_sipp_with_ring_timeout(
     if sipp_missing() {
         return None;
     }
-    let (ours, theirs) = (free_port(), free_port());
-    let mut sipp = Sipp::start(theirs, transport, args);
-    sipp.ready(theirs, transport).await;
-    let mut sip = our_transport(ours, transport).await;
+    let (sipp, theirs) = Sipp::launch(transport, args).await;
+    let (mut sip, ours) = our_transport(transport).await;
     let request_uri = Uri::parse(&format!("sip:service@127.0.0.1:{theirs}")).expect("uri");
     let options = UacOptions {
         request_uri,
@@ -504,4 +526,66 @@ async fn busy_callee_ends_the_call_with_user_busy() {
     );
     assert_eq!(report.failures, vec![(Some(486), "USER_BUSY")]);
     assert_eq!(report.invites_sent, 1, "{report}");
+}
+
+#[tokio::test]
+async fn registration_answers_the_challenge_and_removes_its_binding() {
+    if sipp_missing() {
+        return;
+    }
+    let path = scenario("uas_registrar.xml");
+    let args = ["-sf", path.to_str().expect("utf-8 path"), "-m", "1"];
+    let (sipp, theirs) = Sipp::launch(Transport::Udp, &args).await;
+    let (sip, ours) = our_transport(Transport::Udp).await;
+    let rng = Box::new(rand::rngs::StdRng::seed_from_u64(13));
+    let endpoint = Endpoint::new(
+        endpoint_config(ours),
+        rng,
+        tokio::time::Instant::now().into_std(),
+    );
+    let (handle, mut events, _task) = spawn_endpoint(sip, endpoint);
+    let registration = Registration {
+        registrar: Uri::parse("sip:127.0.0.1").expect("uri"),
+        destination: SocketAddr::from((LOOPBACK, theirs)),
+        transport: Transport::Udp,
+        aor: NameAddr::parse("<sip:alice@127.0.0.1>").expect("aor"),
+        credentials: Some(Credentials {
+            username: "alice".into(),
+            password: "s3cret".into(),
+            realm: None,
+        }),
+        expires: Duration::from_secs(300),
+    };
+    let id = handle
+        .with(move |ep, now| ep.register(now, registration))
+        .await
+        .expect("loop runs");
+    let mut next_state = async || loop {
+        let event = timeout(LIMIT, events.recv())
+            .await
+            .expect("in time")
+            .expect("running");
+        if let Event::Registration {
+            registration,
+            state,
+        } = event
+        {
+            assert_eq!(registration, id);
+            return state;
+        }
+    };
+    assert_eq!(
+        next_state().await,
+        RegistrationState::Registered {
+            expires: Duration::from_secs(60)
+        },
+        "granted what the registrar said, not what we asked"
+    );
+    handle
+        .with(move |ep, now| ep.unregister(now, id))
+        .await
+        .expect("loop runs");
+    assert_eq!(next_state().await, RegistrationState::Unregistered);
+    let (status, _dir) = sipp.finish().await;
+    assert!(status.success(), "sipp registrar failed: {status}");
 }

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::collections::BTreeMap;
 
 use voxpin_ivr::{DialplanSet, PromptSet};
+use voxpin_media::{Language, PromptLibrary};
 
 use crate::config::{Config, Trunk};
 
@@ -153,61 +154,55 @@ pub fn check_dialplans(
     }
 }
 
-/// Checks `dir/<language>/` holds every required prompt as 8 kHz mono 16-bit PCM WAV.
-pub fn check_prompts(dir: &Path, language: &str) -> Result<usize, Vec<Problem>> {
-    let base = dir.join(language);
+/// Loads every prompt under `dir` as the engine will (decoding each WAV) and
+/// checks that each of `languages` has every required prompt.
+pub fn check_prompts(dir: &Path, languages: &[String]) -> Result<usize, Vec<Problem>> {
+    let library = PromptLibrary::load_dir(dir).map_err(|e| {
+        vec![Problem {
+            file: dir.to_owned(),
+            line: None,
+            reason: e.to_string(),
+        }]
+    })?;
     let mut problems = Vec::new();
-    for name in REQUIRED_PROMPTS {
-        let file = base.join(format!("{name}.wav"));
-        match std::fs::read(&file) {
-            Ok(bytes) => {
-                if let Err(reason) = wav_format(&bytes) {
-                    problems.push(Problem {
-                        file,
-                        line: None,
-                        reason,
-                    });
-                }
-            }
-            Err(e) => problems.push(Problem {
-                file,
+    let mut count = 0;
+    for language in languages {
+        let Ok(lang) = Language::new(language) else {
+            problems.push(Problem {
+                file: dir.to_owned(),
                 line: None,
-                reason: format!("prompt `{name}` missing or unreadable: {e}"),
-            }),
+                reason: format!("`{language}` is not a valid language name"),
+            });
+            continue;
+        };
+        for name in REQUIRED_PROMPTS {
+            if library.contains(&lang, name) {
+                count += 1;
+            } else {
+                problems.push(Problem {
+                    file: dir.join(language).join(format!("{name}.wav")),
+                    line: None,
+                    reason: format!("prompt `{name}` is missing for language `{language}`"),
+                });
+            }
         }
     }
     if problems.is_empty() {
-        Ok(REQUIRED_PROMPTS.len())
+        Ok(count)
     } else {
         Err(problems)
     }
 }
 
-/// Checks a WAV header: PCM, 1 channel, 8000 Hz, 16 bits.
-pub fn wav_format(bytes: &[u8]) -> Result<(), String> {
-    if bytes.get(0..4) != Some(b"RIFF") || bytes.get(8..12) != Some(b"WAVE") {
-        return Err("not a RIFF/WAVE file".into());
-    }
-    let mut at = 12;
-    while let Some(header) = bytes.get(at..at + 8) {
-        let id = header.get(0..4).unwrap_or_default();
-        let size = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
-        if id == b"fmt " {
-            let fmt = bytes.get(at + 8..at + 24).ok_or("truncated fmt chunk")?;
-            let format = u16::from_le_bytes([fmt[0], fmt[1]]);
-            let channels = u16::from_le_bytes([fmt[2], fmt[3]]);
-            let rate = u32::from_le_bytes([fmt[4], fmt[5], fmt[6], fmt[7]]);
-            let bits = u16::from_le_bytes([fmt[14], fmt[15]]);
-            if (format, channels, rate, bits) != (1, 1, 8000, 16) {
-                return Err(format!(
-                    "must be PCM mono 8000 Hz 16-bit (found format {format}, {channels} channel(s), {rate} Hz, {bits}-bit)"
-                ));
-            }
-            return Ok(());
+/// The languages to check: the default and every dialplan's.
+pub fn languages(default: &str, dialplans: Option<&DialplanSet>) -> Vec<String> {
+    let mut all = vec![default.to_owned()];
+    for plan in dialplans.into_iter().flat_map(DialplanSet::iter) {
+        if !all.iter().any(|l| l == plan.language()) {
+            all.push(plan.language().to_owned());
         }
-        at = at.saturating_add(8).saturating_add(size + (size & 1));
     }
-    Err("no fmt chunk".into())
+    all
 }
 
 /// Runs `voxpin check` and prints the findings.
@@ -230,22 +225,27 @@ pub fn main(config_path: &Path) -> ExitCode {
     }
     let mut failed = false;
     let prompts = prompt_set(&config.prompts_dir, &config.default_language);
-    match check_dialplans(&config.dialplans_dir, prompts, &config.trunks) {
-        Ok(set) => println!(
-            "{}: ok ({} dialplan(s))",
-            config.dialplans_dir.display(),
-            set.len()
-        ),
+    let dialplans = match check_dialplans(&config.dialplans_dir, prompts, &config.trunks) {
+        Ok(set) => {
+            println!(
+                "{}: ok ({} dialplan(s))",
+                config.dialplans_dir.display(),
+                set.len()
+            );
+            Some(set)
+        }
         Err(problems) => {
             failed = true;
             problems.iter().for_each(|p| eprintln!("error: {p}"));
+            None
         }
-    }
-    match check_prompts(&config.prompts_dir, &config.default_language) {
+    };
+    let languages = languages(&config.default_language, dialplans.as_ref());
+    match check_prompts(&config.prompts_dir, &languages) {
         Ok(n) => println!(
-            "{}: ok ({n} prompt(s) in `{}`)",
+            "{}: ok ({n} prompt(s) in {})",
             config.prompts_dir.display(),
-            config.default_language
+            languages.join(", ")
         ),
         Err(problems) => {
             failed = true;
@@ -263,29 +263,20 @@ pub fn main(config_path: &Path) -> ExitCode {
 mod tests {
     use super::*;
 
-    fn wav(format: u16, channels: u16, rate: u32, bits: u16) -> Vec<u8> {
+    /// A 16-bit mono 8 kHz PCM WAV of `samples` silent samples.
+    fn wav(samples: u32) -> Vec<u8> {
+        let data = samples * 2;
         let mut v = Vec::new();
-        v.extend_from_slice(b"RIFF\0\0\0\0WAVE");
-        v.extend_from_slice(b"LIST\x02\0\0\0ab");
-        v.extend_from_slice(b"fmt \x10\0\0\0");
-        v.extend_from_slice(&format.to_le_bytes());
-        v.extend_from_slice(&channels.to_le_bytes());
-        v.extend_from_slice(&rate.to_le_bytes());
-        v.extend_from_slice(&(rate * 2).to_le_bytes());
-        v.extend_from_slice(&2u16.to_le_bytes());
-        v.extend_from_slice(&bits.to_le_bytes());
+        v.extend_from_slice(b"RIFF");
+        v.extend_from_slice(&(36 + data).to_le_bytes());
+        v.extend_from_slice(b"WAVEfmt \x10\0\0\0\x01\0\x01\0");
+        v.extend_from_slice(&8000u32.to_le_bytes());
+        v.extend_from_slice(&16000u32.to_le_bytes());
+        v.extend_from_slice(&[2, 0, 16, 0]);
+        v.extend_from_slice(b"data");
+        v.extend_from_slice(&data.to_le_bytes());
+        v.resize(v.len() + data as usize, 0);
         v
-    }
-
-    #[test]
-    fn wav_headers() {
-        assert_eq!(wav_format(&wav(1, 1, 8000, 16)), Ok(()));
-        assert!(wav_format(&wav(1, 2, 8000, 16))
-            .unwrap_err()
-            .contains("2 channel"));
-        assert!(wav_format(&wav(7, 1, 8000, 8)).is_err());
-        assert!(wav_format(b"RIFF").is_err());
-        assert!(wav_format(&wav(1, 1, 8000, 16)[..30]).is_err());
     }
 
     #[test]
@@ -341,15 +332,27 @@ mod tests {
         )
         .unwrap();
         assert!(set.len() >= 2);
-        assert_eq!(check_prompts(&prompts, "en"), Ok(REQUIRED_PROMPTS.len()));
+        let languages = languages("en", Some(&set));
+        assert_eq!(languages, ["en"]);
+        assert_eq!(
+            check_prompts(&prompts, &languages),
+            Ok(REQUIRED_PROMPTS.len())
+        );
     }
 
     #[test]
     fn missing_prompts_are_listed() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("en")).unwrap();
-        std::fs::write(dir.path().join("en/0.wav"), wav(1, 1, 8000, 16)).unwrap();
-        let problems = check_prompts(dir.path(), "en").unwrap_err();
-        assert_eq!(problems.len(), 18);
+        std::fs::write(dir.path().join("en/0.wav"), wav(800)).unwrap();
+        let problems = check_prompts(dir.path(), &["en".to_owned()]).unwrap_err();
+        assert_eq!(problems.len(), 18, "{problems:?}");
+        assert!(problems[0]
+            .to_string()
+            .contains("is missing for language `en`"));
+        // a broken WAV fails the load with its file
+        std::fs::write(dir.path().join("en/1.wav"), b"RIFF....WAVE").unwrap();
+        let problems = check_prompts(dir.path(), &["en".to_owned()]).unwrap_err();
+        assert!(problems[0].reason.contains("1.wav"), "{problems:?}");
     }
 }

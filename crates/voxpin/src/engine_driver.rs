@@ -214,8 +214,10 @@ async fn drain_outputs(
         match output {
             Output::Timeout(t) => return t,
             Output::SipTransmit(t) => {
+                let (transport, destination) = (t.transport, t.destination);
                 if let Err(e) = driver.transport.send(t).await {
-                    tracing::warn!(error = %e, "SIP send failed");
+                    tracing::warn!(error = %e, %destination, "SIP send failed");
+                    engine.handle_sip_unreachable(Instant::now(), transport, destination);
                 }
             }
             Output::RtpTransmit(p) => {

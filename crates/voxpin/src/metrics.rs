@@ -10,7 +10,7 @@ use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gau
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use voxpin_media::LatenessHistogram;
 
-pub use voxpin_api::metric_names::{RATE_LIMITED_TOTAL, VERIFICATIONS_TOTAL};
+pub use voxpin_api::metric_names::{OTPS_CREATED_TOTAL, RATE_LIMITED_TOTAL, VERIFICATIONS_TOTAL};
 
 /// Calls ended, by `direction` (`inbound`|`outbound`) and `result` (the CDR
 /// disposition in lower case: `answered`, `no_answer`, `busy`, `failed`, `congestion`).
@@ -42,8 +42,6 @@ pub const WEBHOOKS_TOTAL: &str = "voxpin_webhooks_total";
 /// Inbound requests refused because the caller was unknown, by `reason`
 /// (`acl`: source not in any trunk's inbound_acl; `no_otp`: no code for the caller).
 pub const REJECTED_CALLERS_TOTAL: &str = "voxpin_rejected_callers_total";
-/// OTPs created through the API, by `mode` (`read`|`input`).
-pub const OTPS_CREATED_TOTAL: &str = "voxpin_otps_created_total";
 
 /// RTP send-slot lateness (a histogram: how long after its 20 ms slot each
 /// packet was produced), published by the engine loop about once a second.

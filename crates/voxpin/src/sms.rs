@@ -344,4 +344,20 @@ mod tests {
         assert!(result.sent);
         assert_eq!(result.driver, "log");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn fill_never_panics_and_keeps_plain_text(template in "\\PC{0,80}") {
+            let out = fill(&template, |n| (n == "code").then(|| "1".to_owned()));
+            if !template.contains('{') {
+                proptest::prop_assert_eq!(out, template);
+            }
+        }
+
+        #[test]
+        fn percent_encoding_is_url_safe(value in "\\PC{0,40}") {
+            let encoded = percent_encode(&value);
+            proptest::prop_assert!(encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~%".contains(&b)));
+        }
+    }
 }

@@ -541,3 +541,133 @@ fn digest_challenge_is_answered() {
         "the password is never logged"
     );
 }
+
+#[test]
+fn sms_after_the_call_reaches_the_gateway_with_the_code() {
+    if !sipp_available() {
+        return;
+    }
+    let ports = Ports::for_test(8);
+    let gateway = support::HttpReceiver::start(ports.sink + 4);
+    let sms = format!(
+        "[sms]\ndriver = \"http\"\nurl = \"http://127.0.0.1:{}/send\"\nmethod = \"POST\"\nbody_format = \"json\"\nbody = '{{\"to\": \"{{to}}\", \"text\": \"{{text}}\"}}'\ntext = \"Your code is {{code}}\"\n",
+        gateway.port
+    );
+    let plan = read_manual_plan().replace("enabled = false\ntemplate", "enabled = true\ntemplate");
+    let v = Voxpin::start(
+        ports,
+        &config(ports, "", &sms),
+        &[("login-manual.toml", &plan)],
+    );
+    let _sink = RtpSink::bind(ports.sink);
+    let mut sipp = uas(
+        &v,
+        "uas",
+        "uas_answer.xml",
+        &[("audio_port", ports.sink.to_string())],
+    );
+    let id = v.send(json!({"application": "login-manual", "to": PERSON, "code": "864209", "sms_after_call": true}));
+    let otp = v.wait_otp(&id, "the SMS result in the session record", |o| {
+        events_of(o, "sms") >= 1
+    });
+    assert_eq!(sipp.wait(Duration::from_secs(30)), 0);
+    let requests = gateway.requests();
+    assert_eq!(requests.len(), 1, "one SMS: {requests:?}");
+    assert!(requests[0].contains("864209"), "the SMS carries the code");
+    assert!(requests[0].contains(PERSON), "to the OTP's number");
+    let sms_event = otp["events"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["type"] == "sms"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(sms_event["result"]["outcome"], "sent", "{sms_event}");
+    assert!(
+        !otp.to_string().contains("864209"),
+        "the record never holds the code"
+    );
+    assert!(!v.log().contains("864209"), "the log never holds the code");
+}
+
+#[test]
+fn a_bad_dialplan_on_sighup_is_refused_and_calls_keep_working() {
+    if !sipp_available() {
+        return;
+    }
+    let ports = Ports::for_test(9);
+    let v = Voxpin::start(
+        ports,
+        &config(ports, "", ""),
+        &[("login.toml", &read_plan(false))],
+    );
+    std::fs::write(
+        v.dir.path().join("dialplans/broken.toml"),
+        "name = \"broken\"\nmode = \"read\"\n[flow]\nstart = \"nowhere\"\n",
+    )
+    .expect("write");
+    v.signal("HUP");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !v.log().contains("dialplans refused") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reload was not refused:\n{}",
+            v.log()
+        );
+        support::wait_a_moment();
+    }
+    assert!(v.log().contains("broken.toml"), "the error names the file");
+    // The old set still serves: a login call works end to end.
+    let sink = RtpSink::bind(ports.sink);
+    let mut sipp = uas(
+        &v,
+        "uas",
+        "uas_answer.xml",
+        &[("audio_port", ports.sink.to_string())],
+    );
+    let id = v.send(json!({"application": "login", "to": PERSON}));
+    v.wait_otp(&id, "delivered", |o| o["status"] == "delivered");
+    assert_eq!(sipp.wait(Duration::from_secs(30)), 0);
+    assert!(
+        count_runs(
+            &audio(&sink.packets()),
+            &prompt_frames(&prompts(), "your-code-is")
+        ) >= 1
+    );
+}
+
+#[test]
+fn sigterm_lets_the_live_call_finish_then_exits_zero() {
+    if !sipp_available() {
+        return;
+    }
+    let ports = Ports::for_test(10);
+    let mut v = Voxpin::start(
+        ports,
+        &config(ports, "", ""),
+        &[("login.toml", &read_plan(false))],
+    );
+    let sink = RtpSink::bind(ports.sink);
+    let mut sipp = uas(
+        &v,
+        "uas",
+        "uas_answer.xml",
+        &[("audio_port", ports.sink.to_string())],
+    );
+    let id = v.send(json!({"application": "login", "to": PERSON}));
+    v.wait_otp(&id, "answered", |o| o["status"] == "answered");
+    v.signal("TERM");
+    let status = v.wait_exit(Duration::from_secs(20));
+    assert!(status.success(), "exit status {status:?}\n{}", v.log());
+    assert_eq!(
+        sipp.wait(Duration::from_secs(10)),
+        0,
+        "the live call ended cleanly"
+    );
+    assert!(
+        count_runs(
+            &audio(&sink.packets()),
+            &prompt_frames(&prompts(), "your-code-is")
+        ) >= 1,
+        "the call went on after SIGTERM"
+    );
+    assert_eq!(v.records().len(), 1, "its record was written");
+}

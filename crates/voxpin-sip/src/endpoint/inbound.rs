@@ -191,6 +191,17 @@ impl Endpoint {
             .to()
             .ok()
             .and_then(|t| t.tag().map(str::to_owned));
+        if request.method == Method::Options && in_dialog.is_none() {
+            // Out-of-dialog OPTIONS (keep-alive probes, scanners) is answered
+            // statelessly (RFC 3261 section 8.2.7): no transaction to keep
+            // for 64·T1, a retransmission is simply answered again.
+            let headers = vec![
+                (HeaderName::Allow, Self::allow_value()),
+                (HeaderName::Accept, Self::accept_value()),
+            ];
+            self.respond_statelessly(transport, reply_to, &request, 200, "OK", headers);
+            return;
+        }
         self.start_server(now, &key, request.clone(), reply_to, transport, dialog_call);
         let tag = match in_dialog {
             Some(tag) => tag,
@@ -314,6 +325,18 @@ impl Endpoint {
             return; // check_request guarantees these; nothing sensible otherwise
         };
         let sip_call_id = sip_call_id.to_owned();
+        let origin = (
+            sip_call_id.clone(),
+            from.tag().unwrap_or_default().to_owned(),
+            request.headers.cseq().map(|c| c.seq).unwrap_or(0),
+        );
+        if self.inbound_origins.contains_key(&origin) {
+            // The same INVITE again on another branch (a forking proxy's
+            // second copy): RFC 3261 section 8.2.2.2.
+            let tag = local_tag;
+            self.respond(now, &key, 482, "Loop Detected", Some(&tag), |_| {});
+            return;
+        }
         let id = CallId(self.next_call);
         self.next_call += 1;
         let peer = self
@@ -350,11 +373,14 @@ impl Endpoint {
                 peer,
                 transport,
                 dialog: None,
+                origin: Some(origin.clone()),
+                bye_credentials: None,
                 local_sdp: Bytes::new(),
                 timers,
                 scheduled: None,
             },
         );
+        self.inbound_origins.insert(origin, id);
         self.schedule_call(id);
     }
 
@@ -441,18 +467,18 @@ impl Endpoint {
                 return;
             }
             if let Some(call) = call {
-                self.ack_received(now, call);
+                self.ack_received(now, call, request);
             }
             return;
         }
         let call =
             DialogId::for_incoming_request(request).and_then(|id| self.dialogs.get(&id).copied());
         if let Some(call) = call {
-            self.ack_received(now, call);
+            self.ack_received(now, call, request);
         }
     }
 
-    fn ack_received(&mut self, now: Instant, call: CallId) {
+    fn ack_received(&mut self, now: Instant, call: CallId, ack: &Request) {
         let Some(entry) = self.calls.get_mut(&call) else {
             return;
         };
@@ -482,6 +508,13 @@ impl Endpoint {
                 ack: None,
                 reinvite: None,
             };
+            if !ack.body.is_empty() {
+                // Delayed offer: our 2xx carried the offer, the ACK answers.
+                self.events.push_back(Event::AckAnswer {
+                    call,
+                    sdp_answer: ack.body.clone(),
+                });
+            }
             self.events.push_back(Event::Confirmed { call });
             self.schedule_call(call);
         }
@@ -646,5 +679,57 @@ pub(crate) fn reason_phrase(status: u16) -> &'static str {
             5 => "Server Error",
             _ => "Global Failure",
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::msg::{parse_datagram, Datagram, Message};
+
+    fn options(via: &str) -> Request {
+        let text = format!(
+            "OPTIONS sip:otp@[2001:db8::1] SIP/2.0\r\n\
+             Via: {via}\r\n\
+             Via: SIP/2.0/UDP proxy.example;branch=z9hG4bKlower\r\n\
+             From: <sip:a@[2001:db8::9]>;tag=x\r\n\
+             To: <sip:otp@[2001:db8::1]>\r\n\
+             Call-ID: v6\r\n\
+             CSeq: 1 OPTIONS\r\n\
+             Content-Length: 0\r\n\r\n"
+        );
+        match parse_datagram(text.as_bytes()) {
+            Ok(Datagram::Message(Message::Request(r))) => r,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn ipv6_source_equal_to_sent_by_gets_no_received() {
+        let source: SocketAddr = "[2001:db8::9]:5062".parse().unwrap();
+        let mut request = options("SIP/2.0/UDP [2001:db8::9]:5062;branch=z9hG4bKv6");
+        annotate_top_via(&mut request, source);
+        let vias = request.headers.vias().unwrap();
+        assert_eq!(vias.len(), 2, "lower Vias are kept");
+        assert_eq!(vias[0].received(), None);
+        assert_eq!(reply_address(Transport::Udp, source, &vias[0]), source);
+    }
+
+    #[test]
+    fn rport_and_received_are_filled_from_the_source() {
+        let source: SocketAddr = "[2001:db8::77]:40000".parse().unwrap();
+        let mut request = options("SIP/2.0/UDP [2001:db8::9]:5062;branch=z9hG4bKv6;rport");
+        annotate_top_via(&mut request, source);
+        let top = request.headers.top_via().unwrap();
+        assert_eq!(top.received(), Some("2001:db8::77"));
+        assert_eq!(top.rport(), Some(Some(40000)));
+        assert_eq!(reply_address(Transport::Udp, source, &top), source);
+        // Without rport: the source IP at the sent-by port.
+        let plain = Via::parse("SIP/2.0/UDP [2001:db8::9];branch=z9hG4bKx").unwrap();
+        assert_eq!(
+            reply_address(Transport::Udp, source, &plain),
+            "[2001:db8::77]:5060".parse().unwrap()
+        );
+        assert_eq!(reply_address(Transport::Tcp, source, &plain), source);
     }
 }

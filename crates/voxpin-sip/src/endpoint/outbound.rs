@@ -61,12 +61,14 @@ impl Endpoint {
                     transaction,
                     provisional: false,
                     cancel: None,
-                    credentials: call.credentials,
+                    credentials: call.credentials.clone(),
                 },
                 local_tag,
                 peer: call.destination,
                 transport: call.transport,
                 dialog: None,
+                origin: None,
+                bye_credentials: call.credentials,
                 local_sdp: call.sdp_offer,
                 timers,
                 scheduled: None,
@@ -125,8 +127,46 @@ impl Endpoint {
         match owner {
             ClientOwner::Invite(call) => self.invite_response(now, call, &key, response),
             ClientOwner::Register(id) => self.registration_response(now, id, &response),
+            ClientOwner::Bye(call) if response.status == 401 || response.status == 407 => {
+                self.retry_bye(now, call, &response)
+            }
             ClientOwner::Cancel(_) | ClientOwner::Bye(_) => {}
         }
+    }
+
+    /// A carrier challenged our BYE: send it again, once, with credentials.
+    fn retry_bye(&mut self, now: Instant, call: CallId, response: &Response) {
+        let (challenge_header, answer_header) = challenge_headers(response.status);
+        let Some(challenge) = response
+            .headers
+            .all(&challenge_header)
+            .find_map(|value| Challenge::parse(value).ok())
+        else {
+            return;
+        };
+        let branch = self.new_branch();
+        let cnonce = self.random_hex(8);
+        let user_agent = self.config.user_agent.clone();
+        let Some(entry) = self.calls.get(&call) else {
+            return;
+        };
+        let via = self.via(entry.transport, &branch);
+        let Some(entry) = self.calls.get_mut(&call) else {
+            return;
+        };
+        let (Some(creds), Some(dialog)) = (entry.bye_credentials.take(), entry.dialog.as_mut())
+        else {
+            return;
+        };
+        let mut bye = dialog.request(Method::Bye, &via);
+        let uri = bye.uri.to_string();
+        let Ok(value) = authorization_for(&challenge, &creds, "BYE", &uri, &cnonce, 1) else {
+            return;
+        };
+        bye.headers.push(HeaderName::UserAgent, user_agent);
+        bye.headers.push(answer_header, value);
+        let (peer, transport) = (entry.peer, entry.transport);
+        self.start_client(now, bye, peer, transport, ClientOwner::Bye(call));
     }
 
     fn invite_response(
@@ -151,8 +191,10 @@ impl Endpoint {
                     return; // a response to an INVITE we replaced (auth retry)
                 }
                 if status < 200 {
+                    // Any provisional response, 100 included, allows CANCEL
+                    // (RFC 3261 section 9.1); only 101-199 are reported.
+                    *provisional = true;
                     if status > 100 {
-                        *provisional = true;
                         let body = non_empty(&response.body);
                         self.events.push_back(Event::Provisional {
                             call,
@@ -170,7 +212,18 @@ impl Endpoint {
                 }
             }
             CallState::Confirmed { ack, .. } | CallState::Ended { ack } => {
-                if (200..300).contains(&status) {
+                let to_tag = response
+                    .headers
+                    .to()
+                    .ok()
+                    .and_then(|t| t.tag().map(str::to_owned));
+                let known = entry.dialog.as_ref().map(|d| d.id().remote_tag.clone());
+                if (200..300).contains(&status) && to_tag.is_some() && to_tag != known {
+                    // A forked 2xx from another callee: ACK it, then BYE it
+                    // (RFC 3261 section 13.2.2.4); the call stays with the
+                    // first answer.
+                    self.refuse_forked_answer(now, call, &response);
+                } else if (200..300).contains(&status) {
                     // A retransmitted 2xx: our ACK was lost (RFC 3261 13.2.2.4).
                     if let Some(ack) = ack.clone() {
                         self.transmits.push_back(Transmit {
@@ -210,7 +263,15 @@ impl Endpoint {
             return;
         };
         let invite_seq = invite.headers.cseq().map(|c| c.seq).unwrap_or(1);
-        let ack = Bytes::from(dialog.ack(invite_seq, &via).to_bytes());
+        let mut ack = dialog.ack(invite_seq, &via);
+        // "The ACK MUST contain the same credentials as the INVITE" (RFC
+        // 3261 section 13.2.2.4).
+        for name in [HeaderName::Authorization, HeaderName::ProxyAuthorization] {
+            for value in invite.headers.all(&name) {
+                ack.headers.push(name.clone(), value);
+            }
+        }
+        let ack = Bytes::from(ack.to_bytes());
         self.transmits.push_back(Transmit {
             transport: entry.transport,
             destination: entry.peer,
@@ -235,6 +296,30 @@ impl Endpoint {
             sdp_answer: non_empty(&response.body),
         });
         self.schedule_call(call);
+    }
+
+    fn refuse_forked_answer(&mut self, now: Instant, call: CallId, response: &Response) {
+        let ack_branch = self.new_branch();
+        let bye_branch = self.new_branch();
+        let user_agent = self.config.user_agent.clone();
+        let Some(entry) = self.calls.get(&call) else {
+            return;
+        };
+        let (peer, transport) = (entry.peer, entry.transport);
+        let Some(mut fork) = entry.dialog.as_ref().and_then(|d| d.fork(response)) else {
+            return;
+        };
+        let ack_via = self.via(transport, &ack_branch);
+        let bye_via = self.via(transport, &bye_branch);
+        let invite_seq = response.headers.cseq().map(|c| c.seq).unwrap_or(1);
+        self.transmits.push_back(Transmit {
+            transport,
+            destination: peer,
+            payload: fork.ack(invite_seq, &ack_via).to_bytes(),
+        });
+        let mut bye = fork.request(Method::Bye, &bye_via);
+        bye.headers.push(HeaderName::UserAgent, user_agent);
+        self.start_client(now, bye, peer, transport, ClientOwner::Bye(call));
     }
 
     fn invite_failed(&mut self, now: Instant, call: CallId, response: Response) {
@@ -442,6 +527,18 @@ fn cancel_for(invite: &Request) -> Request {
         uri: invite.uri.clone(),
         headers,
         body: Bytes::new(),
+    }
+}
+
+/// The challenge header of a 401 or 407 and the header that answers it.
+fn challenge_headers(status: u16) -> (HeaderName, HeaderName) {
+    if status == 401 {
+        (HeaderName::WwwAuthenticate, HeaderName::Authorization)
+    } else {
+        (
+            HeaderName::ProxyAuthenticate,
+            HeaderName::ProxyAuthorization,
+        )
     }
 }
 

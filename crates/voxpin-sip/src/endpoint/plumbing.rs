@@ -404,6 +404,15 @@ impl Endpoint {
             match timer {
                 CallTimer::Ring => self.ring_timeout(now, call),
                 CallTimer::CancelGuard => {
+                    // No final response 64·T1 after CANCEL: consider the
+                    // INVITE cancelled and drop its transaction (RFC 3261
+                    // section 9.1).
+                    if let Some(CallState::Calling { transaction, .. }) =
+                        self.calls.get(&call).map(|c| &c.state)
+                    {
+                        let transaction = transaction.clone();
+                        self.clients.remove(&transaction);
+                    }
                     let cause = self.pending_cancel_cause(call);
                     self.end_call(now, call, cause, None, Side::Local);
                 }
@@ -413,6 +422,9 @@ impl Endpoint {
                     if let Some(gone) = self.calls.remove(&call) {
                         if let Some(dialog) = gone.dialog {
                             self.dialogs.remove(dialog.id());
+                        }
+                        if let Some(origin) = gone.origin {
+                            self.inbound_origins.remove(&origin);
                         }
                     }
                     return;

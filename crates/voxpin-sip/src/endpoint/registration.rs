@@ -18,8 +18,9 @@ impl Endpoint {
         self.next_registration += 1;
         let call_id = self.new_sip_call_id();
         let from_tag = self.new_tag();
-        self.registrations
-            .insert(id, RegisterClient::new(registration, call_id, from_tag));
+        let mut client = RegisterClient::new(registration, call_id, from_tag);
+        client.start_attempt();
+        self.registrations.insert(id, client);
         self.send_register(now, id, None);
         id
     }
@@ -28,6 +29,7 @@ impl Endpoint {
         if let Some(client) = self.registrations.get_mut(&id) {
             client.phase = Phase::Unregistering;
             client.timer = None;
+            client.start_attempt();
             self.send_register(now, id, None);
             self.schedule_registration(id);
         }
@@ -137,6 +139,7 @@ impl Endpoint {
         client.scheduled = None;
         if client.timer.is_some_and(|at| at <= now) {
             client.timer = None;
+            client.start_attempt();
             self.send_register(now, id, None);
         } else {
             self.schedule_registration(id);

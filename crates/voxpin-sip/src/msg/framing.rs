@@ -24,6 +24,10 @@ pub struct StreamFramer {
     buffer: BytesMut,
     max_message: usize,
     poisoned: bool,
+    /// RFC 5626 pings (CRLF CRLF between messages) seen and not yet answered.
+    pending_pongs: usize,
+    /// Line ends skipped since the last message; two make a ping.
+    skipped_line_ends: usize,
 }
 
 impl StreamFramer {
@@ -34,6 +38,8 @@ impl StreamFramer {
             buffer: BytesMut::new(),
             max_message,
             poisoned: false,
+            pending_pongs: 0,
+            skipped_line_ends: 0,
         }
     }
 
@@ -76,7 +82,10 @@ impl StreamFramer {
             return None;
         }
         let skip = self.buffer.len() - skip_keepalive(&self.buffer).len();
-        let _ = self.buffer.split_to(skip);
+        let skipped = self.buffer.split_to(skip);
+        self.skipped_line_ends += skipped.iter().filter(|b| **b == b'\n').count();
+        self.pending_pongs += self.skipped_line_ends / 2;
+        self.skipped_line_ends %= 2;
         if self.buffer.is_empty() {
             return None;
         }
@@ -104,7 +113,18 @@ impl StreamFramer {
         if self.buffer.len() < total {
             return None;
         }
+        self.skipped_line_ends = 0;
         Some(Ok(self.buffer.split_to(total).freeze()))
+    }
+
+    /// True once for each RFC 5626 keep-alive ping (CRLF CRLF) seen between messages: the
+    /// driver answers each with a single CRLF pong. Call after `next_message`/`next_frame`.
+    pub fn poll_pong(&mut self) -> bool {
+        if self.pending_pongs == 0 {
+            return false;
+        }
+        self.pending_pongs -= 1;
+        true
     }
 
     /// True once a framing error has made the stream unusable.

@@ -150,13 +150,37 @@ impl HeaderName {
 
     /// The canonical spelling (or the received one for [`HeaderName::Other`]).
     pub fn as_str(&self) -> &str {
-        if let HeaderName::Other(name) = self {
-            return name;
+        match self {
+            HeaderName::Via => "Via",
+            HeaderName::From => "From",
+            HeaderName::To => "To",
+            HeaderName::CallId => "Call-ID",
+            HeaderName::CSeq => "CSeq",
+            HeaderName::Contact => "Contact",
+            HeaderName::MaxForwards => "Max-Forwards",
+            HeaderName::ContentLength => "Content-Length",
+            HeaderName::ContentType => "Content-Type",
+            HeaderName::Route => "Route",
+            HeaderName::RecordRoute => "Record-Route",
+            HeaderName::Allow => "Allow",
+            HeaderName::Accept => "Accept",
+            HeaderName::Supported => "Supported",
+            HeaderName::Require => "Require",
+            HeaderName::Unsupported => "Unsupported",
+            HeaderName::ProxyRequire => "Proxy-Require",
+            HeaderName::Authorization => "Authorization",
+            HeaderName::WwwAuthenticate => "WWW-Authenticate",
+            HeaderName::ProxyAuthenticate => "Proxy-Authenticate",
+            HeaderName::ProxyAuthorization => "Proxy-Authorization",
+            HeaderName::Expires => "Expires",
+            HeaderName::UserAgent => "User-Agent",
+            HeaderName::Server => "Server",
+            HeaderName::RetryAfter => "Retry-After",
+            HeaderName::Reason => "Reason",
+            HeaderName::Event => "Event",
+            HeaderName::Subject => "Subject",
+            HeaderName::Other(name) => name,
         }
-        KNOWN
-            .iter()
-            .find(|(known, _)| std::mem::discriminant(known) == std::mem::discriminant(self))
-            .map_or("", |(_, spelled)| spelled)
     }
 
     /// True for headers that may appear at most once in a message (RFC 3261 §7.3.1: the ones
@@ -184,7 +208,13 @@ impl From<&str> for HeaderName {
 
 impl PartialEq for HeaderName {
     fn eq(&self, other: &HeaderName) -> bool {
-        self.as_str().eq_ignore_ascii_case(other.as_str())
+        match (self, other) {
+            // Known names are normalised by `new`: comparing variants is enough.
+            (HeaderName::Other(_), _) | (_, HeaderName::Other(_)) => {
+                self.as_str().eq_ignore_ascii_case(other.as_str())
+            }
+            _ => std::mem::discriminant(self) == std::mem::discriminant(other),
+        }
     }
 }
 
@@ -242,6 +272,11 @@ impl Headers {
     /// Appends a header line.
     pub fn push(&mut self, name: HeaderName, value: impl Into<String>) {
         self.entries.push((name, value.into()));
+    }
+
+    /// Inserts a header line before all others (a new topmost Via, for instance).
+    pub fn push_front(&mut self, name: HeaderName, value: impl Into<String>) {
+        self.entries.insert(0, (name, value.into()));
     }
 
     /// Replaces every line of `name` with one line carrying `value` (at the position of the
@@ -404,6 +439,14 @@ mod tests {
     }
 
     #[test]
+    fn known_table_and_canonical_spellings_agree() {
+        for (known, spelled) in KNOWN {
+            assert_eq!(known.as_str(), *spelled);
+            assert_eq!(HeaderName::new(&spelled.to_ascii_uppercase()), *known);
+        }
+    }
+
+    #[test]
     fn every_compact_form_expands() {
         for (short, long) in COMPACT {
             assert_eq!(HeaderName::new(&short.to_string()).as_str(), *long);
@@ -421,6 +464,8 @@ mod tests {
         assert_eq!(lines, ["Via: c", "To: t"]);
         h.remove(&HeaderName::To);
         assert_eq!(h.len(), 1);
+        h.push_front(HeaderName::Via, "top");
+        assert_eq!(h.get(&HeaderName::Via), Some("top"));
     }
 
     #[test]

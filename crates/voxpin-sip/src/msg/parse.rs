@@ -107,7 +107,7 @@ pub(crate) fn parse_head(head: &[u8]) -> Result<(StartLine, Headers), ParseError
             // the fold is equivalent to a single space.
             let (_, value) = entries
                 .last_mut()
-                .ok_or(ParseError::HeaderLine(excerpt(line)))?;
+                .ok_or_else(|| ParseError::HeaderLine(excerpt(line)))?;
             let more = line.trim_matches(is_lws);
             if !more.is_empty() {
                 if !value.is_empty() {
@@ -119,7 +119,7 @@ pub(crate) fn parse_head(head: &[u8]) -> Result<(StartLine, Headers), ParseError
         }
         let (name, value) = line
             .split_once(':')
-            .ok_or(ParseError::HeaderLine(excerpt(line)))?;
+            .ok_or_else(|| ParseError::HeaderLine(excerpt(line)))?;
         // HCOLON = *( SP / HTAB ) ":" SWS: whitespace may precede the colon.
         let name = name.trim_end_matches(is_lws);
         if !super::method::is_token(name) {

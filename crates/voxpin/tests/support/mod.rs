@@ -519,3 +519,62 @@ pub fn audio(packets: &[Received]) -> Vec<Vec<u8>> {
         .map(|p| p.payload.clone())
         .collect()
 }
+
+/// A local HTTP receiver (an SMS gateway stand-in): answers 200 to every
+/// request and keeps the request texts.
+pub struct HttpReceiver {
+    /// Its port.
+    pub port: u16,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl HttpReceiver {
+    /// Listens on `127.0.0.1:port`.
+    pub fn start(port: u16) -> Self {
+        let listener =
+            std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind HTTP receiver");
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let store = requests.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut stream = stream;
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // Read the head, then the body by Content-Length.
+                while let Ok(n) = stream.read(&mut chunk) {
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).into_owned();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let len = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if body.len() >= len {
+                            break;
+                        }
+                    }
+                }
+                if let Ok(mut r) = store.lock() {
+                    r.push(String::from_utf8_lossy(&buf).into_owned());
+                }
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nOK",
+                );
+            }
+        });
+        Self { port, requests }
+    }
+
+    /// The requests received so far.
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
