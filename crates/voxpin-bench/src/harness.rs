@@ -154,7 +154,7 @@ impl Harness {
             "-inf",
             "ports.csv",
             "-l",
-            "100000",
+            "15000",
             "-nostdin",
             "-trace_err",
             "-trace_stat",
@@ -363,6 +363,6 @@ pub fn sipp_stat(dir: &Path, column: &str) -> Option<f64> {
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header: Vec<&str> = lines.next()?.split(';').collect();
     let index = header.iter().position(|h| *h == column)?;
-    let last = lines.last()?;
+    let last = lines.next_back()?;
     last.split(';').nth(index)?.trim().parse().ok()
 }

@@ -120,7 +120,7 @@ pub fn dialplans() -> Vec<(&'static str, String)> {
                 "name = \"hold\"\nmode = \"read\"\ncode = \"auto\"\nmax_duration = \"1h\"\n\
                  ttl = \"2h\"\n{common}\
                  [pacing]\ndigit_gap = \"300ms\"\ngroup_gap = \"700ms\"\nfinal_pause = \"500ms\"\n\
-                 [flow]\nstart = \"talk\"\n[flow.states.talk]\nlimit = 1000\n\
+                 [flow]\nstart = \"talk\"\n[flow.states.talk]\nlimit = 100\n\
                  steps = [{{ play = \"your-code-is\" }}, \"say_code\", {{ goto = \"talk\" }}]\n\
                  on.repeats_exhausted = \"bye\"\n\
                  [flow.states.bye]\nsteps = [{{ play = \"goodbye\" }}, \"hangup\"]\n"
@@ -137,8 +137,9 @@ pub fn dialplans() -> Vec<(&'static str, String)> {
 }
 
 /// The carrier: answers every INVITE (180, then 200 with an SDP whose audio
-/// port is the call's `[field0]` from the injection file), optionally plays
-/// `pcap` (RFC 4733 keys) once the call is up, and waits for voxpin's BYE.
+/// port is the call's `[field0]` from the injection file, or SIPp's media
+/// port when it plays `pcap`), optionally plays `pcap` (RFC 4733 keys) once
+/// the call is up, and waits for voxpin's BYE.
 pub fn uas_scenario(pcap: Option<&Path>) -> String {
     let play = pcap.map_or_else(String::new, |p| {
         format!(
@@ -146,6 +147,14 @@ pub fn uas_scenario(pcap: Option<&Path>) -> String {
             p.display()
         )
     });
+    // SIPp replays a pcap from the port its SDP names only through the
+    // `[media_port]` keyword (it is what sets the source port), and voxpin
+    // accepts RTP only from the address the answer announced.
+    let audio_port = if pcap.is_some() {
+        "[media_port]"
+    } else {
+        "[field0]"
+    };
     format!(
         r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
@@ -181,7 +190,7 @@ pub fn uas_scenario(pcap: Option<&Path>) -> String {
       s=-
       c=IN IP4 127.0.0.1
       t=0 0
-      m=audio [field0] RTP/AVP 0 101
+      m=audio {audio_port} RTP/AVP 0 101
       a=rtpmap:0 PCMU/8000
       a=rtpmap:101 telephone-event/8000
       a=fmtp:101 0-16
