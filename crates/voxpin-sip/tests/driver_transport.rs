@@ -249,3 +249,33 @@ async fn refused_tcp_connect_is_reported_unreachable() {
     );
     assert_eq!(a.tcp_connections(), 0);
 }
+
+#[tokio::test]
+async fn udp_burst_larger_than_the_default_buffer_is_received() {
+    // 1000 datagrams of 1 KiB sent before the receiver reads any: more than
+    // the kernel's default 208 KiB receive buffer holds.
+    let rmem_max: usize = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    if rmem_max < 4 * 1024 * 1024 {
+        eprintln!("skipping: net.core.rmem_max is {rmem_max}, below the 4 MiB this test needs");
+        return;
+    }
+    let a = transport(false, TransportConfig::default()).await;
+    let mut b = transport(false, TransportConfig::default()).await;
+    let to_b = b.udp_local_addr().expect("bound");
+    let body = "x".repeat(1000);
+    for _ in 0..1000 {
+        a.send(Transmit {
+            transport: Transport::Udp,
+            destination: to_b,
+            payload: message(&body),
+        })
+        .await
+        .expect("send");
+    }
+    for _ in 0..1000 {
+        assert_eq!(recv(&mut b).await.2.len(), message(&body).len());
+    }
+}

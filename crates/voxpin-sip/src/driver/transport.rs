@@ -28,6 +28,9 @@ pub struct TransportConfig {
     pub max_connections: usize,
     /// How long an outbound TCP connect may take.
     pub connect_timeout: Duration,
+    /// Requested UDP socket receive and send buffer size in bytes (the kernel
+    /// caps it at `net.core.rmem_max` / `wmem_max`): room for bursts of calls.
+    pub udp_buffer: usize,
 }
 
 impl Default for TransportConfig {
@@ -38,6 +41,7 @@ impl Default for TransportConfig {
             send_queue: 64,
             max_connections: 1024,
             connect_timeout: Duration::from_secs(5),
+            udp_buffer: 4 * 1024 * 1024,
         }
     }
 }
@@ -131,7 +135,7 @@ impl SipTransport {
         tcp: Option<SocketAddr>,
         config: TransportConfig,
     ) -> io::Result<SipTransport> {
-        let udp = UdpSocket::bind(udp).await?;
+        let udp = bind_udp(udp, config.udp_buffer)?;
         let (inbound_tx, inbound_rx) = mpsc::channel(1024);
         let registry = Arc::new(Registry::default());
         let (alive, all_closed) = mpsc::channel(1);
@@ -315,6 +319,21 @@ impl Drop for SipTransport {
             task.abort();
         }
     }
+}
+
+/// A non-blocking UDP socket with the requested buffer sizes (best effort).
+fn bind_udp(address: SocketAddr, buffer: usize) -> io::Result<UdpSocket> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(address),
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    // Buffer sizes are a tuning hint: a kernel that refuses them still works.
+    let _ = socket.set_recv_buffer_size(buffer);
+    let _ = socket.set_send_buffer_size(buffer);
+    socket.set_nonblocking(true)?;
+    socket.bind(&address.into())?;
+    UdpSocket::from_std(socket.into())
 }
 
 fn is_transient(e: &io::Error) -> bool {
