@@ -6,7 +6,7 @@ use std::time::Instant;
 use rand::RngCore;
 use uuid::Uuid;
 use voxpin_otp::{EventKind, OtpId, Status};
-use voxpin_sip::msg::{NameAddr, Scheme, Uri};
+use voxpin_sip::msg::{parse_datagram, Datagram, Message, NameAddr, Scheme, Uri};
 use voxpin_sip::sdp::{self, LocalMedia};
 use voxpin_sip::{CallId, HangupCause, OutboundCall, Side};
 
@@ -100,6 +100,7 @@ impl Engine {
         );
         self.outputs.push_back(Output::OpenRtpPort(port));
         let id = self.endpoint.call(now, request);
+        let sip_call_id = self.take_invite_call_id();
         let language = if otp.language.is_empty() {
             self.config.default_language.clone()
         } else {
@@ -122,7 +123,7 @@ impl Engine {
             started: now,
             started_wall: wall,
             answered: None,
-            sip_call_id: None,
+            sip_call_id,
             outcome: Outcome::Pending,
             attempts: 0,
             repeats: 0,
@@ -350,6 +351,22 @@ impl Engine {
             _ => Status::Error,
         };
         self.set_otp_status(now, otp, status, None);
+    }
+
+    /// Moves the transmits the endpoint just queued (the new call's INVITE)
+    /// to the output queue, reading the SIP Call-ID off the INVITE for the
+    /// call record.
+    fn take_invite_call_id(&mut self) -> Option<String> {
+        let mut call_id = None;
+        while let Some(t) = self.endpoint.poll_transmit() {
+            if call_id.is_none() && t.payload.starts_with(b"INVITE ") {
+                if let Ok(Datagram::Message(Message::Request(req))) = parse_datagram(&t.payload) {
+                    call_id = req.headers.call_id().ok().map(str::to_owned);
+                }
+            }
+            self.outputs.push_back(Output::SipTransmit(t));
+        }
+        call_id
     }
 
     pub(crate) fn new_uuid(&mut self) -> Uuid {

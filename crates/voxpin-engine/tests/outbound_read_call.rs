@@ -32,6 +32,7 @@ fn the_code_is_read_in_order_and_the_otp_is_delivered() {
         .engine_sent
         .iter()
         .find(|(_, m)| m.starts_with("INVITE "))
+        .cloned()
         .expect("an INVITE went out");
     assert!(
         invite.1.contains(&format!("sip:{PERSON}@")),
@@ -78,6 +79,14 @@ fn the_code_is_read_in_order_and_the_otp_is_delivered() {
     assert_eq!(r.disposition, Disposition::Answered);
     assert_eq!(r.hungup_by, Some(HungUpBy::Local));
     assert_eq!(r.result, "delivered");
+    let call_id = r
+        .sip_call_id
+        .as_deref()
+        .expect("the record names the SIP Call-ID");
+    assert!(
+        invite.1.contains(&format!("Call-ID: {call_id}")),
+        "{call_id} is the INVITE's"
+    );
     assert!(r.billsec > 0.0 && r.duration > r.billsec);
     assert!(
         !r.to_json_line().contains(&code),
