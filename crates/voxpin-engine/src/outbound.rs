@@ -26,6 +26,8 @@ impl Engine {
         if self.by_otp.contains_key(&otp) || self.queue.contains(&otp) {
             return;
         }
+        // A retry that came due is taken out of the set before it dials.
+        self.retries.retain(|(_, o)| *o != otp);
         if self.calls.len() >= self.config.max_calls {
             tracing::debug!(%otp, "call limit reached: dial queued");
             self.queue.push_back(otp);
@@ -130,7 +132,12 @@ impl Engine {
             armed: None,
             session: None,
         };
-        tracing::info!(otp = %otp_id, trunk = %trunk.name, call = %call.uuid, "dialing");
+        let attempt = *self
+            .attempts
+            .entry(otp_id)
+            .and_modify(|a| *a += 1)
+            .or_insert(1);
+        tracing::info!(otp = %otp_id, trunk = %trunk.name, call = %call.uuid, attempt, "dialing");
         self.calls.insert(id, call);
         self.by_port.insert(port, id);
         self.by_otp.insert(otp_id, id);
@@ -139,7 +146,7 @@ impl Engine {
             &otp_id,
             EventKind::DialAttempt {
                 trunk: trunk.name.0.clone(),
-                attempt: 1,
+                attempt,
             },
         );
         self.set_status(now, id, Status::Calling);
@@ -283,6 +290,9 @@ impl Engine {
                     unanswered_status,
                     call.status_callback.as_deref(),
                 );
+                self.schedule_retry(now, &otp, &call, unanswered_status);
+            } else {
+                self.attempts.remove(&otp);
             }
         }
         let end_wall = self.wall(now);
@@ -308,6 +318,28 @@ impl Engine {
             _ => self.outputs.push_back(Output::CallRecord(record)),
         }
         call.session = None;
+    }
+
+    /// Queues another attempt when the trunk's retry policy asks for one.
+    fn schedule_retry(&mut self, now: Instant, otp: &OtpId, call: &Call, status: Status) {
+        let made = self.attempts.get(otp).copied().unwrap_or(1);
+        let policy = call
+            .trunk
+            .as_ref()
+            .and_then(|t| self.config.trunks.by_name(&t.0))
+            .map(|t| t.retry)
+            .unwrap_or_default();
+        let wanted = match status {
+            Status::Busy => policy.on_busy,
+            Status::NoAnswer => policy.on_no_answer,
+            _ => false,
+        };
+        if wanted && made <= policy.attempts && !call.hangup_local {
+            tracing::info!(%otp, attempt = made + 1, delay_s = policy.delay.as_secs(), "retry scheduled");
+            self.retries.insert((now + policy.delay, *otp));
+        } else {
+            self.attempts.remove(otp);
+        }
     }
 
     /// Marks an OTP that never got a call (no trunk, draining, ...).

@@ -128,6 +128,7 @@ pub fn trunk(acl: &[&str], dtmf: DtmfMode) -> Trunk {
         dtmf,
         inbound_acl: acl.iter().map(|s| s.parse().expect("literal")).collect(),
         ring_timeout: Duration::from_secs(20),
+        retry: voxpin_engine::RetryPolicy::default(),
     }
 }
 
