@@ -163,3 +163,30 @@ fn the_far_end_hanging_up_mid_code_ends_the_call_cleanly() {
     assert_eq!(w.engine.active_calls(), 0);
     assert!(w.open_ports.is_empty());
 }
+
+#[test]
+fn every_status_change_is_posted_to_the_status_callback() {
+    let mut w = World::new(
+        seed(),
+        &[&read_plan(1)],
+        trunk(&[], DtmfMode::Auto),
+        Answer::After(Duration::from_millis(200)),
+    );
+    let otp = w.create_with_callback("login", PERSON, "https://app.example/hooks/otp");
+    let code = w.code(&otp).expect("code");
+    w.command(Command::Dial { otp });
+    w.run_until(Duration::from_secs(60), "the call to end", |w| {
+        !w.records.is_empty()
+    });
+    let statuses: Vec<&str> = w.callbacks.iter().map(|c| c.status.as_str()).collect();
+    assert_eq!(statuses, ["calling", "ringing", "answered", "delivered"]);
+    for c in &w.callbacks {
+        assert_eq!(c.url, "https://app.example/hooks/otp");
+        assert_eq!(c.body["id"], otp.to_string());
+        assert_eq!(c.body["status"], c.status);
+        assert!(
+            !c.body.to_string().contains(&code),
+            "a callback never holds the code"
+        );
+    }
+}
