@@ -41,6 +41,10 @@ pub struct Engine {
     pub(crate) pacer: Pacer,
     /// Dials waiting for a free call slot (FIFO).
     pub(crate) queue: VecDeque<OtpId>,
+    /// Retries waiting for their time: (when, OTP).
+    pub(crate) retries: BTreeSet<(Instant, OtpId)>,
+    /// Attempts made per OTP with a retry pending or a call live (1 = first).
+    pub(crate) attempts: HashMap<OtpId, u32>,
     /// Flow and media deadlines: (when, call).
     pub(crate) timers: BTreeSet<(Instant, CallId)>,
     /// Records waiting for an SMS result, with the time they give up waiting.
@@ -105,6 +109,8 @@ impl Engine {
             ports,
             pacer: Pacer::new(now),
             queue: VecDeque::new(),
+            retries: BTreeSet::new(),
+            attempts: HashMap::new(),
             timers: BTreeSet::new(),
             pending_records: HashMap::new(),
             outputs: VecDeque::new(),
@@ -211,6 +217,16 @@ impl Engine {
                 self.outputs.push_back(Output::CallRecord(record));
             }
         }
+        let due: Vec<(Instant, OtpId)> = self
+            .retries
+            .iter()
+            .take_while(|(t, _)| *t <= now)
+            .copied()
+            .collect();
+        for entry in due {
+            self.retries.remove(&entry);
+            self.dial(now, entry.1);
+        }
         if now >= self.next_sweep {
             self.next_sweep = now + SWEEP_INTERVAL;
             self.sweep(now);
@@ -226,6 +242,8 @@ impl Engine {
             Command::Dial { otp } => self.dial(now, otp),
             Command::Hangup { otp } => {
                 self.queue.retain(|queued| *queued != otp);
+                self.retries.retain(|(_, o)| *o != otp);
+                self.attempts.remove(&otp);
                 if let Some(&id) = self.by_otp.get(&otp) {
                     self.hangup(now, id);
                 }
@@ -238,6 +256,7 @@ impl Engine {
             Command::Drain { deadline } => {
                 tracing::info!(calls = self.calls.len(), "draining: new calls refused");
                 self.draining = Some(deadline);
+                self.retries.clear();
                 let dropped: Vec<OtpId> = self.queue.drain(..).collect();
                 for otp in dropped {
                     self.fail_undialled(now, &otp, "canceled", "shutting down");
@@ -308,6 +327,7 @@ impl Engine {
         consider(self.pacer.poll_timeout());
         consider(self.timers.first().map(|&(t, _)| t));
         consider(self.draining);
+        consider(self.retries.first().map(|&(t, _)| t));
         consider(self.pending_records.values().map(|(t, _)| *t).min());
         next
     }

@@ -67,4 +67,4 @@ pub use engine::{Engine, EngineParts};
 pub use io::{Command, Output, RtpTransmit, SmsRequest, StatusCallback};
 pub use ports::{PortPool, RtpPort};
 pub use record::{CallRecord, Direction, Disposition, HungUpBy};
-pub use trunk::{DtmfMode, Trunk, TrunkAuth, TrunkName, Trunks};
+pub use trunk::{DtmfMode, RetryPolicy, Trunk, TrunkAuth, TrunkName, Trunks};

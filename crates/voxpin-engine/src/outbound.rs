@@ -6,7 +6,7 @@ use std::time::Instant;
 use rand::RngCore;
 use uuid::Uuid;
 use voxpin_otp::{EventKind, OtpId, Status};
-use voxpin_sip::msg::{NameAddr, Scheme, Uri};
+use voxpin_sip::msg::{parse_datagram, Datagram, Message, NameAddr, Scheme, Uri};
 use voxpin_sip::sdp::{self, LocalMedia};
 use voxpin_sip::{CallId, HangupCause, OutboundCall, Side};
 
@@ -26,6 +26,8 @@ impl Engine {
         if self.by_otp.contains_key(&otp) || self.queue.contains(&otp) {
             return;
         }
+        // A retry that came due is taken out of the set before it dials.
+        self.retries.retain(|(_, o)| *o != otp);
         if self.calls.len() >= self.config.max_calls {
             tracing::debug!(%otp, "call limit reached: dial queued");
             self.queue.push_back(otp);
@@ -98,6 +100,7 @@ impl Engine {
         );
         self.outputs.push_back(Output::OpenRtpPort(port));
         let id = self.endpoint.call(now, request);
+        let sip_call_id = self.take_invite_call_id();
         let language = if otp.language.is_empty() {
             self.config.default_language.clone()
         } else {
@@ -120,7 +123,7 @@ impl Engine {
             started: now,
             started_wall: wall,
             answered: None,
-            sip_call_id: None,
+            sip_call_id,
             outcome: Outcome::Pending,
             attempts: 0,
             repeats: 0,
@@ -130,7 +133,12 @@ impl Engine {
             armed: None,
             session: None,
         };
-        tracing::info!(otp = %otp_id, trunk = %trunk.name, call = %call.uuid, "dialing");
+        let attempt = *self
+            .attempts
+            .entry(otp_id)
+            .and_modify(|a| *a += 1)
+            .or_insert(1);
+        tracing::info!(otp = %otp_id, trunk = %trunk.name, call = %call.uuid, attempt, "dialing");
         self.calls.insert(id, call);
         self.by_port.insert(port, id);
         self.by_otp.insert(otp_id, id);
@@ -139,7 +147,7 @@ impl Engine {
             &otp_id,
             EventKind::DialAttempt {
                 trunk: trunk.name.0.clone(),
-                attempt: 1,
+                attempt,
             },
         );
         self.set_status(now, id, Status::Calling);
@@ -283,6 +291,9 @@ impl Engine {
                     unanswered_status,
                     call.status_callback.as_deref(),
                 );
+                self.schedule_retry(now, &otp, &call, unanswered_status);
+            } else {
+                self.attempts.remove(&otp);
             }
         }
         let end_wall = self.wall(now);
@@ -310,6 +321,28 @@ impl Engine {
         call.session = None;
     }
 
+    /// Queues another attempt when the trunk's retry policy asks for one.
+    fn schedule_retry(&mut self, now: Instant, otp: &OtpId, call: &Call, status: Status) {
+        let made = self.attempts.get(otp).copied().unwrap_or(1);
+        let policy = call
+            .trunk
+            .as_ref()
+            .and_then(|t| self.config.trunks.by_name(&t.0))
+            .map(|t| t.retry)
+            .unwrap_or_default();
+        let wanted = match status {
+            Status::Busy => policy.on_busy,
+            Status::NoAnswer => policy.on_no_answer,
+            _ => false,
+        };
+        if wanted && made <= policy.attempts && !call.hangup_local {
+            tracing::info!(%otp, attempt = made + 1, delay_s = policy.delay.as_secs(), "retry scheduled");
+            self.retries.insert((now + policy.delay, *otp));
+        } else {
+            self.attempts.remove(otp);
+        }
+    }
+
     /// Marks an OTP that never got a call (no trunk, draining, ...).
     pub(crate) fn fail_undialled(&mut self, now: Instant, otp: &OtpId, status: &str, reason: &str) {
         tracing::info!(%otp, status, reason, "OTP not dialled");
@@ -318,6 +351,22 @@ impl Engine {
             _ => Status::Error,
         };
         self.set_otp_status(now, otp, status, None);
+    }
+
+    /// Moves the transmits the endpoint just queued (the new call's INVITE)
+    /// to the output queue, reading the SIP Call-ID off the INVITE for the
+    /// call record.
+    fn take_invite_call_id(&mut self) -> Option<String> {
+        let mut call_id = None;
+        while let Some(t) = self.endpoint.poll_transmit() {
+            if call_id.is_none() && t.payload.starts_with(b"INVITE ") {
+                if let Ok(Datagram::Message(Message::Request(req))) = parse_datagram(&t.payload) {
+                    call_id = req.headers.call_id().ok().map(str::to_owned);
+                }
+            }
+            self.outputs.push_back(Output::SipTransmit(t));
+        }
+        call_id
     }
 
     pub(crate) fn new_uuid(&mut self) -> Uuid {

@@ -58,6 +58,19 @@ impl std::fmt::Debug for TrunkAuth {
     }
 }
 
+/// Whether and how unanswered outbound calls are tried again (off by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RetryPolicy {
+    /// Extra attempts after the first call (0: off).
+    pub attempts: u32,
+    /// The wait between the end of one attempt and the next.
+    pub delay: Duration,
+    /// Retry after busy (486, 600).
+    pub on_busy: bool,
+    /// Retry after no answer (ring timeout, 408, 480).
+    pub on_no_answer: bool,
+}
+
 /// One carrier trunk.
 #[derive(Debug, Clone)]
 pub struct Trunk {
@@ -84,6 +97,8 @@ pub struct Trunk {
     pub inbound_acl: Vec<IpNet>,
     /// How long an outbound call may ring before we CANCEL it.
     pub ring_timeout: Duration,
+    /// Retrying busy or unanswered calls.
+    pub retry: RetryPolicy,
 }
 
 impl Trunk {
@@ -162,6 +177,7 @@ mod tests {
             dtmf: DtmfMode::Auto,
             inbound_acl: acl.iter().map(|s| s.parse().expect("literal")).collect(),
             ring_timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
         }
     }
 

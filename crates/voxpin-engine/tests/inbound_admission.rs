@@ -72,3 +72,62 @@ fn draining_refuses_new_calls_with_503_and_retry_after() {
         .expect("a 503");
     assert!(resp.1.contains("Retry-After:"), "{}", resp.1);
 }
+
+#[test]
+fn calls_over_the_limit_wait_in_the_queue_and_start_as_slots_free() {
+    // max_calls is 4 in the test world.
+    let mut w = World::new(
+        seed(),
+        &[&read_plan(1)],
+        trunk(&[], DtmfMode::Auto),
+        Answer::Never,
+    );
+    let otps: Vec<_> = (0..6)
+        .map(|i| {
+            w.create(
+                "login",
+                &format!("+1415555010{i}"),
+                voxpin_otp::Mode::Read,
+                None,
+            )
+        })
+        .collect();
+    for otp in &otps {
+        w.command(Command::Dial { otp: *otp });
+    }
+    assert_eq!(w.engine.active_calls(), 4, "four calls up, two queued");
+    w.run_until(Duration::from_secs(60), "all six calls to end", |w| {
+        w.records.len() == 6
+    });
+    let invites = w
+        .engine_sent
+        .iter()
+        .filter(|(_, m)| m.starts_with("INVITE "))
+        .count();
+    assert_eq!(invites, 6, "the queued dials were placed as slots freed");
+}
+
+#[test]
+fn the_drain_deadline_hangs_up_live_calls() {
+    let mut w = World::new(
+        seed(),
+        &[&read_plan(1)],
+        trunk(&[], DtmfMode::Auto),
+        Answer::After(Duration::from_millis(100)),
+    );
+    let otp = w.create("login", PERSON, voxpin_otp::Mode::Read, None);
+    w.command(Command::Dial { otp });
+    w.run_until(Duration::from_secs(5), "audio", |w| !w.heard.is_empty());
+    let deadline = w.now + Duration::from_secs(1);
+    w.command(Command::Drain { deadline });
+    assert!(!w.engine.is_drained(), "a call is live");
+    w.run_until(Duration::from_secs(3), "the drain", |w| {
+        w.engine.is_drained()
+    });
+    assert!(
+        w.now <= deadline + Duration::from_millis(100),
+        "hung up at the deadline"
+    );
+    assert!(w.engine_sent.iter().any(|(_, m)| m.starts_with("BYE ")));
+    assert_eq!(w.records.len(), 1);
+}

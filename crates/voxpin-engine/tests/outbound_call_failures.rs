@@ -58,3 +58,50 @@ fn declined_call_marks_the_otp_rejected() {
     assert_eq!(w.records[0].disposition, Disposition::Failed);
     assert_eq!(w.records[0].result, "rejected");
 }
+
+#[test]
+fn a_busy_call_is_retried_when_the_trunk_says_so() {
+    let mut t = trunk(&[], DtmfMode::Auto);
+    t.retry = voxpin_engine::RetryPolicy {
+        attempts: 2,
+        delay: Duration::from_secs(10),
+        on_busy: true,
+        on_no_answer: false,
+    };
+    let mut w = World::new(seed(), &[&read_plan(1)], t, Answer::Reject(486));
+    let otp = w.create("login", PERSON, Mode::Read, None);
+    w.command(Command::Dial { otp });
+    w.run_until(Duration::from_secs(60), "three attempts", |w| {
+        w.records.len() == 3
+    });
+    w.run_for(Duration::from_secs(30));
+    assert_eq!(
+        w.records.len(),
+        3,
+        "the first call and two retries, no more"
+    );
+    let invites = w
+        .engine_sent
+        .iter()
+        .filter(|(_, m)| m.starts_with("INVITE "))
+        .count();
+    assert_eq!(invites, 3);
+    let attempts: Vec<u32> = w
+        .otp(&otp)
+        .events
+        .iter()
+        .filter_map(|e| match e.kind {
+            voxpin_otp::EventKind::DialAttempt { attempt, .. } => Some(attempt),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(attempts, [1, 2, 3]);
+    assert_eq!(w.otp(&otp).status, Status::Busy);
+}
+
+#[test]
+fn retries_are_off_by_default() {
+    let mut w = failed_call(Answer::Reject(486), Duration::from_secs(5));
+    w.run_for(Duration::from_secs(120));
+    assert_eq!(w.records.len(), 1);
+}

@@ -14,10 +14,14 @@ use voxpin_otp::{EventKind, Status};
 const TO: &str = "+14155550123";
 
 fn answered_input_call(attempts: u32) -> (World, voxpin_otp::OtpId) {
+    answered_call_with(attempts, DtmfMode::Rfc4733)
+}
+
+fn answered_call_with(attempts: u32, dtmf: DtmfMode) -> (World, voxpin_otp::OtpId) {
     let mut w = World::new(
         seed(),
         &[&input_plan(attempts)],
-        trunk(&[], DtmfMode::Rfc4733),
+        trunk(&[], dtmf),
         Answer::After(Duration::from_millis(300)),
     );
     let otp = w.create_input("signup", TO, "4812", attempts);
@@ -69,4 +73,16 @@ fn wrong_codes_use_up_the_attempts_and_fail() {
     assert!(w.heard_count("incorrect") >= 1);
     assert_eq!(w.records[0].attempts, 2);
     assert_eq!(w.records[0].result, "failed");
+}
+
+#[test]
+fn an_inband_trunk_hears_tones() {
+    let (mut w, otp) = answered_call_with(3, DtmfMode::Inband);
+    for d in "4812".chars() {
+        w.press_inband(d);
+    }
+    w.run_until(Duration::from_secs(30), "the call to end", |w| {
+        !w.records.is_empty()
+    });
+    assert_eq!(w.otp(&otp).status, Status::Verified);
 }

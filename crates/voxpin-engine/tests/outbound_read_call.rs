@@ -32,6 +32,7 @@ fn the_code_is_read_in_order_and_the_otp_is_delivered() {
         .engine_sent
         .iter()
         .find(|(_, m)| m.starts_with("INVITE "))
+        .cloned()
         .expect("an INVITE went out");
     assert!(
         invite.1.contains(&format!("sip:{PERSON}@")),
@@ -78,6 +79,14 @@ fn the_code_is_read_in_order_and_the_otp_is_delivered() {
     assert_eq!(r.disposition, Disposition::Answered);
     assert_eq!(r.hungup_by, Some(HungUpBy::Local));
     assert_eq!(r.result, "delivered");
+    let call_id = r
+        .sip_call_id
+        .as_deref()
+        .expect("the record names the SIP Call-ID");
+    assert!(
+        invite.1.contains(&format!("Call-ID: {call_id}")),
+        "{call_id} is the INVITE's"
+    );
     assert!(r.billsec > 0.0 && r.duration > r.billsec);
     assert!(
         !r.to_json_line().contains(&code),
@@ -153,4 +162,31 @@ fn the_far_end_hanging_up_mid_code_ends_the_call_cleanly() {
     assert_eq!(w.records[0].disposition, Disposition::Answered);
     assert_eq!(w.engine.active_calls(), 0);
     assert!(w.open_ports.is_empty());
+}
+
+#[test]
+fn every_status_change_is_posted_to_the_status_callback() {
+    let mut w = World::new(
+        seed(),
+        &[&read_plan(1)],
+        trunk(&[], DtmfMode::Auto),
+        Answer::After(Duration::from_millis(200)),
+    );
+    let otp = w.create_with_callback("login", PERSON, "https://app.example/hooks/otp");
+    let code = w.code(&otp).expect("code");
+    w.command(Command::Dial { otp });
+    w.run_until(Duration::from_secs(60), "the call to end", |w| {
+        !w.records.is_empty()
+    });
+    let statuses: Vec<&str> = w.callbacks.iter().map(|c| c.status.as_str()).collect();
+    assert_eq!(statuses, ["calling", "ringing", "answered", "delivered"]);
+    for c in &w.callbacks {
+        assert_eq!(c.url, "https://app.example/hooks/otp");
+        assert_eq!(c.body["id"], otp.to_string());
+        assert_eq!(c.body["status"], c.status);
+        assert!(
+            !c.body.to_string().contains(&code),
+            "a callback never holds the code"
+        );
+    }
 }

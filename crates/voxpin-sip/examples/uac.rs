@@ -63,6 +63,11 @@ struct Args {
     /// RTP address offered (default: the listen address's IP).
     #[arg(long)]
     media_ip: Option<IpAddr>,
+    /// Keep TCP connections open this long after the last call, in
+    /// milliseconds (SIPp fails calls whose connection closes while it waits
+    /// out its own timers).
+    #[arg(long, default_value_t = 1000)]
+    linger_ms: u64,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -112,6 +117,7 @@ async fn main() -> anyhow::Result<ExitCode> {
     )
     .await
     .context("calls did not finish in time")??;
+    tokio::time::sleep(Duration::from_millis(args.linger_ms)).await;
     transport.close(Duration::from_secs(2)).await;
     println!("{report}");
     for (status, cause) in &report.failures {

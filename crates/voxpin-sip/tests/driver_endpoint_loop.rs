@@ -1,8 +1,9 @@
 //! `spawn_endpoint` drives an `Endpoint` over real loopback sockets: commands
 //! sent through `EndpointHandle::with` run inside the loop, events come out of
 //! the channel, and a whole call (INVITE, 200, ACK, BYE) completes between two
-//! driven endpoints over UDP and over TCP. Waits are bounded by timeouts on
-//! events.
+//! driven endpoints over UDP and over TCP; a call toward a TCP port nobody
+//! listens on fails at once instead of waiting for Timer B. Waits are
+//! bounded by timeouts on events.
 #![cfg(feature = "driver")]
 
 use std::net::SocketAddr;
@@ -15,7 +16,7 @@ use tokio::time::timeout;
 use voxpin_sip::driver::{spawn_endpoint, EndpointHandle, SipTransport, TransportConfig};
 use voxpin_sip::msg::{NameAddr, Uri};
 use voxpin_sip::sdp::{self, Codec, LocalMedia};
-use voxpin_sip::{Endpoint, EndpointConfig, Event, OutboundCall, Side, Transport};
+use voxpin_sip::{Endpoint, EndpointConfig, Event, HangupCause, OutboundCall, Side, Transport};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -164,4 +165,47 @@ async fn dropping_every_handle_stops_the_loop() {
         .expect("stops in time")
         .expect("no panic");
     assert!(result.is_ok());
+}
+
+#[tokio::test]
+async fn call_to_an_unreachable_tcp_peer_fails_at_once() {
+    let (caller, mut events, caller_addr) = driven(9, Transport::Tcp).await;
+    // A port nobody listens on: bind, note the address, close.
+    let closed = {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        l.local_addr().expect("bound")
+    };
+    caller
+        .with(move |ep, now| {
+            ep.call(
+                now,
+                OutboundCall {
+                    request_uri: Uri::parse(&format!("sip:otp@{closed}")).expect("uri"),
+                    destination: closed,
+                    transport: Transport::Tcp,
+                    from: NameAddr::parse(&format!("<sip:voxpin@{caller_addr}>")).expect("from"),
+                    to: NameAddr::parse(&format!("<sip:otp@{closed}>")).expect("to"),
+                    sdp_offer: Bytes::from(sdp::offer(&media(40000), 1).to_bytes()),
+                    credentials: None,
+                    ring_timeout: Duration::from_secs(30),
+                    extra_headers: Vec::new(),
+                },
+            )
+        })
+        .await
+        .expect("caller loop runs");
+    // Well before Timer B (32 s): the refused connect is reported to the endpoint.
+    let event = timeout(Duration::from_secs(5), events.recv())
+        .await
+        .expect("ended at once")
+        .expect("running");
+    match event {
+        Event::Ended { cause, by, .. } => {
+            assert_eq!(cause, HangupCause::NetworkOutOfOrder);
+            assert_eq!(by, Side::Local);
+        }
+        other => panic!("expected Ended, got {other:?}"),
+    }
 }

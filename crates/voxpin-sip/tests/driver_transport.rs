@@ -2,7 +2,9 @@
 //! as received; a TCP byte stream is split into messages however the bytes
 //! arrive; replies reuse the connection a peer opened; outbound connections
 //! are reused per address; a peer that exceeds the 64 KiB cap or stays idle is
-//! disconnected. Every wait is bounded by a timeout on an event, never a sleep.
+//! disconnected; connections beyond the cap are refused; close flushes what
+//! is queued; a refused connect is reported unreachable. Every wait is
+//! bounded by a timeout on an event, never a sleep.
 #![cfg(feature = "driver")]
 
 use std::net::SocketAddr;
@@ -278,4 +280,36 @@ async fn udp_burst_larger_than_the_default_buffer_is_received() {
     for _ in 0..1000 {
         assert_eq!(recv(&mut b).await.2.len(), message(&body).len());
     }
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_are_refused() {
+    let config = TransportConfig {
+        max_connections: 1,
+        ..Default::default()
+    };
+    let mut b = transport(true, config).await;
+    let listen = b.tcp_local_addr().expect("listening");
+    let mut first = TcpStream::connect(listen).await.expect("connect");
+    first.write_all(&message("first")).await.expect("write");
+    assert_eq!(recv(&mut b).await.2, message("first"));
+    let mut second = TcpStream::connect(listen)
+        .await
+        .expect("the kernel accepts");
+    assert!(
+        read_until_closed(&mut second).await.is_empty(),
+        "the transport closes it at once"
+    );
+    assert_eq!(b.tcp_connections(), 1);
+    // Outbound connections count too.
+    let err = b
+        .send(Transmit {
+            transport: Transport::Tcp,
+            destination: SocketAddr::from(([127, 0, 0, 1], 9)),
+            payload: message("x"),
+        })
+        .await
+        .expect_err("over the cap");
+    assert_eq!(err.kind(), std::io::ErrorKind::Other);
+    drop(first);
 }

@@ -198,6 +198,12 @@ async fn resolve_trunks(config: &Config) -> anyhow::Result<Trunks> {
             },
             inbound_acl: t.inbound_acl.clone(),
             ring_timeout: t.ring_timeout,
+            retry: voxpin_engine::RetryPolicy {
+                attempts: t.retry.attempts,
+                delay: t.retry.delay,
+                on_busy: t.retry.on_busy,
+                on_no_answer: t.retry.on_no_answer,
+            },
         });
     }
     Ok(Trunks::new(trunks))

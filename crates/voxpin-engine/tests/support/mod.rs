@@ -111,6 +111,7 @@ pub struct World {
     pub open_ports: Vec<u16>,
     dtmf_seq: u16,
     dtmf_ts: u32,
+    inband_samples: u64,
     pub seed: u64,
 }
 
@@ -128,6 +129,7 @@ pub fn trunk(acl: &[&str], dtmf: DtmfMode) -> Trunk {
         dtmf,
         inbound_acl: acl.iter().map(|s| s.parse().expect("literal")).collect(),
         ring_timeout: Duration::from_secs(20),
+        retry: voxpin_engine::RetryPolicy::default(),
     }
 }
 
@@ -200,6 +202,7 @@ impl World {
             open_ports: Vec::new(),
             dtmf_seq: 100,
             dtmf_ts: 5_000,
+            inband_samples: 0,
             seed,
         }
     }
@@ -219,6 +222,17 @@ impl World {
         if let Some(c) = code {
             new.code = CodeSource::Manual(voxpin_otp::Code::manual(c).expect("code"));
         }
+        self.store.create(self.wall(), new).expect("create").id
+    }
+
+    /// Creates a read-mode OTP whose status changes are posted to `url`.
+    pub fn create_with_callback(&self, app: &str, to: &str, url: &str) -> OtpId {
+        let mut new = NewOtp::new(
+            Application::new(app).expect("app"),
+            PhoneNumber::new(to).expect("number"),
+            Mode::Read,
+        );
+        new.status_callback = Some(url.to_owned());
         self.store.create(self.wall(), new).expect("create").id
     }
 
@@ -502,6 +516,56 @@ impl World {
             self.pump();
         }
         self.dtmf_seq = self.dtmf_seq.wrapping_add(4);
+    }
+
+    /// The phone presses `digit` as an in-band tone: 100 ms of the DTMF pair
+    /// then 100 ms of silence, as 20 ms PCMU packets, time moving with them.
+    pub fn press_inband(&mut self, digit: char) {
+        const ROWS: [f64; 4] = [697.0, 770.0, 852.0, 941.0];
+        const COLS: [f64; 3] = [1209.0, 1336.0, 1477.0];
+        let (r, c) = match digit {
+            '1' => (0, 0),
+            '2' => (0, 1),
+            '3' => (0, 2),
+            '4' => (1, 0),
+            '5' => (1, 1),
+            '6' => (1, 2),
+            '7' => (2, 0),
+            '8' => (2, 1),
+            '9' => (2, 2),
+            '*' => (3, 0),
+            '0' => (3, 1),
+            _ => (3, 2),
+        };
+        let port =
+            voxpin_engine::RtpPort(self.engine_rtp.expect("the engine sent RTP first").port());
+        for frame in 0..10 {
+            let mut samples = [0i16; 160];
+            if frame < 5 {
+                for (n, s) in samples.iter_mut().enumerate() {
+                    let t = (self.inband_samples + n as u64) as f64 / 8000.0;
+                    let v = 0.25 * (2.0 * std::f64::consts::PI * ROWS[r] * t).sin()
+                        + 0.25 * (2.0 * std::f64::consts::PI * COLS[c] * t).sin();
+                    *s = (v * f64::from(i16::MAX)) as i16;
+                }
+            }
+            self.inband_samples += 160;
+            let mut p = vec![0x80, 0];
+            p.extend_from_slice(&self.dtmf_seq.to_be_bytes());
+            self.dtmf_seq = self.dtmf_seq.wrapping_add(1);
+            p.extend_from_slice(&(self.inband_samples as u32).to_be_bytes());
+            p.extend_from_slice(&0x0a0b_0c0du32.to_be_bytes());
+            p.extend(
+                samples
+                    .iter()
+                    .map(|&x| voxpin_media::g711::linear_to_ulaw(x)),
+            );
+            self.engine
+                .handle_rtp(self.now, port, PHONE_RTP.parse().expect("literal"), &p);
+            self.pump();
+            let next = self.now + Duration::from_millis(20);
+            self.run_for(next.saturating_duration_since(self.now));
+        }
     }
 
     /// The frames of a prompt as the engine sends them.

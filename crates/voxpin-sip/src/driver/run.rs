@@ -104,8 +104,10 @@ impl Agent for Forward {
 /// The loop: drain transmits and events completely, then wait for the first of
 /// a received message, the endpoint's or the agent's deadline, or a command.
 ///
-/// Send errors are dropped like lost datagrams (the transactions retransmit).
-/// Times come from tokio's clock, so a paused test runtime works.
+/// A send that fails (other than a full TCP queue, which counts as a lost
+/// message) and an outbound connection that cannot be made are reported with
+/// [`Endpoint::handle_transport_error`], so the transactions toward that
+/// destination fail at once. Times come from tokio's clock, so a paused test runtime works.
 pub(crate) async fn drive(
     transport: &mut SipTransport,
     endpoint: &mut Endpoint,
@@ -117,7 +119,14 @@ pub(crate) async fn drive(
             let mut progressed = false;
             while let Some(transmit) = endpoint.poll_transmit() {
                 agent.observe_transmit(&transmit);
-                let _ = transport.send(transmit).await;
+                let (kind, destination) = (transmit.transport, transmit.destination);
+                if let Err(e) = transport.send(transmit).await {
+                    // A full queue is congestion (the message is lost, like a
+                    // dropped datagram); anything else means we cannot reach it.
+                    if e.kind() != io::ErrorKind::WouldBlock {
+                        endpoint.handle_transport_error(now(), kind, destination);
+                    }
+                }
                 progressed = true;
             }
             while let Some(event) = endpoint.poll_event() {

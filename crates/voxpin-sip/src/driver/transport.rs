@@ -265,7 +265,9 @@ impl SipTransport {
             },
             None => payload,
         };
-        if map.len() >= self.config.max_connections {
+        // A closed connection's entry (if any) is replaced below; it does not count.
+        let open = map.len() - usize::from(map.contains_key(&destination));
+        if open >= self.config.max_connections {
             return Err(io::Error::other("too many TCP connections"));
         }
         let (outgoing, queue) = mpsc::channel(self.config.send_queue.max(1));
