@@ -69,15 +69,17 @@ pub struct Ports {
 }
 
 impl Ports {
-    /// Ports for test number `n` (0–99): SIP 15000+, API 18000+, RTP 25000+.
+    /// Ports for test number `n` (0–40): SIP 16500+, API 19500+, RTP
+    /// 36000+ (the top of the test port ranges, away from suites that pick
+    /// free ports upwards from the bottom).
     pub fn for_test(n: u16) -> Self {
         Self {
-            sip: 15000 + n * 10,
-            sipp: 15000 + n * 10 + 1,
-            api: 18000 + n,
-            rtp: 25000 + n * 40,
-            sink: 25000 + n * 40 + 20,
-            sipp_media: 25000 + n * 40 + 30,
+            sip: 16500 + n * 10,
+            sipp: 16500 + n * 10 + 1,
+            api: 19500 + n,
+            rtp: 36000 + n * 40,
+            sink: 36000 + n * 40 + 20,
+            sipp_media: 36000 + n * 40 + 30,
         }
     }
 }
