@@ -156,6 +156,12 @@ impl Engine {
         self.counters
     }
 
+    /// Send-slot lateness of every RTP packet produced so far (`now` as
+    /// given to the last `handle_*` minus the packet's 20 ms slot).
+    pub fn rtp_lateness(&self) -> &voxpin_media::LatenessHistogram {
+        self.pacer.lateness()
+    }
+
     /// Whether a drain was requested and every call has ended: the driver may exit.
     pub fn is_drained(&self) -> bool {
         self.draining.is_some() && self.calls.is_empty() && self.pending_records.is_empty()

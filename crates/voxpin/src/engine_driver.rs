@@ -128,9 +128,11 @@ pub async fn run(mut engine: Engine, mut driver: Driver) -> anyhow::Result<()> {
     let mut last_export = Instant::now();
     loop {
         let timeout = drain_outputs(&mut engine, &mut driver, &mut rtp, &rtp_tx, &sms_tx).await;
-        if last_export.elapsed() >= Duration::from_secs(1) {
-            last_export = Instant::now();
+        let now = Instant::now();
+        if now.saturating_duration_since(last_export) >= crate::metrics::LATENESS_PUBLISH_INTERVAL {
+            last_export = now;
             export_gauges(&engine);
+            crate::metrics::publish_lateness(engine.rtp_lateness());
         }
         if engine.is_drained() {
             tracing::info!("drained: every call has ended");

@@ -8,6 +8,7 @@
 
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use voxpin_media::LatenessHistogram;
 
 pub use voxpin_api::metric_names::{OTPS_CREATED_TOTAL, RATE_LIMITED_TOTAL, VERIFICATIONS_TOTAL};
 
@@ -41,6 +42,57 @@ pub const WEBHOOKS_TOTAL: &str = "voxpin_webhooks_total";
 /// Inbound requests refused because the caller was unknown, by `reason`
 /// (`acl`: source not in any trunk's inbound_acl; `no_otp`: no code for the caller).
 pub const REJECTED_CALLERS_TOTAL: &str = "voxpin_rejected_callers_total";
+
+/// RTP send-slot lateness (a histogram: how long after its 20 ms slot each
+/// packet was produced), published by the engine loop about once a second.
+pub const RTP_SEND_LATENESS_SECONDS: &str = "voxpin_rtp_send_lateness_seconds";
+
+/// How often the engine loop copies its lateness histogram for `/metrics`.
+pub const LATENESS_PUBLISH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The last published copy of the pacer's lateness histogram. The pacer
+/// records every packet in its own fixed-size histogram (no locking per
+/// packet); the engine loop copies it here once a second.
+static LATENESS: std::sync::LazyLock<std::sync::Mutex<LatenessHistogram>> =
+    std::sync::LazyLock::new(|| std::sync::Mutex::new(LatenessHistogram::new()));
+
+/// Publishes a copy of `histogram` for [`render_lateness`].
+pub fn publish_lateness(histogram: &LatenessHistogram) {
+    match LATENESS.lock() {
+        Ok(mut h) => h.clone_from(histogram),
+        Err(poisoned) => poisoned.into_inner().clone_from(histogram),
+    }
+}
+
+/// The published lateness as a Prometheus histogram: one cumulative
+/// `_bucket` per non-empty native bucket (about 3 % wide), `+Inf`, `_sum`
+/// and `_count`. Scrapes can be subtracted edge by edge.
+pub fn render_lateness() -> String {
+    let h = match LATENESS.lock() {
+        Ok(h) => h.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    };
+    lateness_text(&h)
+}
+
+fn lateness_text(h: &LatenessHistogram) -> String {
+    use std::fmt::Write as _;
+    let name = RTP_SEND_LATENESS_SECONDS;
+    let mut out = format!("# HELP {name} RTP send-slot lateness\n# TYPE {name} histogram\n");
+    for (edge, count) in h.cumulative() {
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{le=\"{}\"}} {count}",
+            edge.as_secs_f64()
+        );
+    }
+    let count = h.count();
+    let sum = h.mean().as_secs_f64() * count as f64;
+    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+    let _ = writeln!(out, "{name}_sum {sum}");
+    let _ = writeln!(out, "{name}_count {count}");
+    out
+}
 
 /// Installs the Prometheus recorder and describes every metric.
 pub fn install() -> anyhow::Result<PrometheusHandle> {
@@ -126,6 +178,27 @@ mod tests {
             );
         }
         assert!(CALL_SETUP_SECONDS.ends_with("_seconds"));
+    }
+
+    #[test]
+    fn lateness_renders_as_a_cumulative_histogram() {
+        let mut h = LatenessHistogram::new();
+        for us in [10, 10, 500] {
+            h.record(std::time::Duration::from_micros(us));
+        }
+        let text = lateness_text(&h);
+        assert!(
+            text.contains("voxpin_rtp_send_lateness_seconds_bucket{le=\"0.00001\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("voxpin_rtp_send_lateness_seconds_bucket{le=\"+Inf\"} 3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("voxpin_rtp_send_lateness_seconds_count 3\n"),
+            "{text}"
+        );
     }
 
     #[test]

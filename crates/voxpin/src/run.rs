@@ -94,7 +94,11 @@ async fn serve(config: Config, metrics: PrometheusHandle) -> anyhow::Result<()> 
         KeySet::new(config.api.keys.clone()),
         ApiSettings::new(config.api.max_body_bytes, config.api.rate_limit_per_minute),
     )
-    .with_metrics(Arc::new(move || metrics.render()));
+    .with_metrics(Arc::new(move || {
+        let mut text = metrics.render();
+        text.push_str(&crate::metrics::render_lateness());
+        text
+    }));
     let api = voxpin_api::router(state.clone());
     let housekeeping = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));

@@ -1,0 +1,200 @@
+//! `voxpin-bench`: voxpin's capacity benchmark on loopback, SIPp as the
+//! carrier. See `docs/performance.md` for what each step measures.
+//!
+//! ```text
+//! cargo build --release -p voxpin -p voxpin-bench
+//! cargo run --release -p voxpin-bench -- --steps s1,s2,s3,floor --quick
+//! ```
+//!
+//! It builds nothing and installs nothing: it needs `sipp` on PATH and the
+//! release `voxpin` binary (by default next to its own executable). Every
+//! loop is bounded in count and time; every child process is killed when
+//! the bench exits. Ports: 35060–35202 and 40000–59998 on 127.0.0.1.
+
+mod harness;
+mod http;
+mod procs;
+mod pump;
+mod receiver;
+mod report;
+mod setup;
+mod stats;
+mod steps;
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+
+use crate::harness::Harness;
+use crate::report::Row;
+use crate::steps::Plan;
+
+/// voxpin's capacity benchmark against SIPp on loopback.
+#[derive(Debug, Parser)]
+#[command(name = "voxpin-bench", version, about)]
+struct Cli {
+    /// Steps to run, comma-separated: s1, s2, s3, floor (floor runs beside each S2 step).
+    #[arg(long, value_delimiter = ',', default_value = "s1,s2,s3,floor")]
+    steps: Vec<String>,
+    /// Short steps (a few seconds each) and smaller call counts.
+    #[arg(long)]
+    quick: bool,
+    /// The release voxpin binary (default: `voxpin` next to this executable).
+    #[arg(long)]
+    voxpin: Option<PathBuf>,
+    /// The prompts directory voxpin loads.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../prompts"))]
+    prompts: PathBuf,
+    /// Where to write the CSV.
+    #[arg(long, default_value = "voxpin-bench.csv")]
+    csv: PathBuf,
+    /// S1 rates in calls/s (default 50,100,200,300,500,700).
+    #[arg(long, value_delimiter = ',')]
+    s1_rates: Option<Vec<u32>>,
+    /// Seconds per S1 step (default 20; --quick 5).
+    #[arg(long)]
+    s1_seconds: Option<u32>,
+    /// S2 call counts (default 500,1000,2000,3000,4000; --quick 250,500,1000).
+    #[arg(long, value_delimiter = ',')]
+    s2_calls: Option<Vec<u32>>,
+    /// Seconds S2 measures once all calls are up (default 20; --quick 6).
+    #[arg(long)]
+    s2_window: Option<u32>,
+    /// Calls/s that bring S2 and S3 calls up.
+    #[arg(long, default_value_t = 200)]
+    ramp: u32,
+    /// Every n-th S2 call sends its audio to the bench's receiver.
+    #[arg(long, default_value_t = 50)]
+    sample_every: usize,
+    /// S3 calls when S2 does not run (else half the S2 maximum).
+    #[arg(long)]
+    s3_calls: Option<u32>,
+    /// Run voxpin and the floor pump with real-time priority `chrt -f N`
+    /// (as an operator would with systemd's CPUSchedulingPolicy=fifo).
+    #[arg(long)]
+    rt: Option<u8>,
+    /// Keep the scratch directory (configs, logs, SIPp traces) and print it.
+    #[arg(long)]
+    keep: bool,
+    #[command(subcommand)]
+    command: Option<Sub>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Sub {
+    /// The floor pump (started by the bench itself).
+    #[command(hide = true)]
+    Pump {
+        /// Sockets (one per simulated call).
+        #[arg(long)]
+        sockets: usize,
+        /// How long to pump.
+        #[arg(long)]
+        seconds: u64,
+        /// Destination port on 127.0.0.1.
+        #[arg(long)]
+        port: u16,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Some(Sub::Pump {
+        sockets,
+        seconds,
+        port,
+    }) = cli.command
+    {
+        let sent = pump::run(sockets, ([127, 0, 0, 1], port).into(), seconds)?;
+        println!("sent {sent}");
+        return Ok(());
+    }
+    procs::require_sipp()?;
+    let voxpin = match &cli.voxpin {
+        Some(p) => p.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .context("the executable has a directory")?
+            .join("voxpin"),
+    };
+    if !voxpin.is_file() {
+        bail!(
+            "no voxpin binary at {}: build it first with `cargo build --release -p voxpin` \
+             (or pass --voxpin PATH)",
+            voxpin.display()
+        );
+    }
+    let prompts = cli
+        .prompts
+        .canonicalize()
+        .with_context(|| format!("prompts directory {}", cli.prompts.display()))?;
+    let q = cli.quick;
+    let plan = Plan {
+        s1_rates: cli
+            .s1_rates
+            .clone()
+            .unwrap_or_else(|| vec![50, 100, 200, 300, 500, 700]),
+        s1_seconds: cli.s1_seconds.unwrap_or(if q { 5 } else { 20 }),
+        s2_calls: cli.s2_calls.clone().unwrap_or_else(|| {
+            if q {
+                vec![250, 500, 1000]
+            } else {
+                vec![500, 1000, 2000, 3000, 4000]
+            }
+        }),
+        s2_window: cli.s2_window.unwrap_or(if q { 6 } else { 20 }),
+        ramp: cli.ramp.max(1),
+        sample_every: cli.sample_every,
+        s3_calls: cli.s3_calls.unwrap_or(if q { 100 } else { 500 }),
+        floor: cli.steps.iter().any(|s| s == "floor"),
+    };
+    let scratch = tempfile::Builder::new().prefix("voxpin-bench-").tempdir()?;
+    let h = Harness::new(
+        scratch.path(),
+        voxpin.clone(),
+        prompts,
+        procs::clock_ticks(),
+    );
+    let mut meta = steps::machine(&voxpin);
+    meta.push((
+        "command".into(),
+        std::env::args().collect::<Vec<_>>().join(" "),
+    ));
+    meta.push(("plan".into(), format!("{plan:?}")));
+    meta.push(("realtime_priority".into(), format!("{:?}", cli.rt)));
+    let mut rows: Vec<Row> = Vec::new();
+    let has = |s: &str| cli.steps.iter().any(|x| x == s);
+    let result = (|| -> anyhow::Result<()> {
+        if has("s1") {
+            let best = steps::s1(&h, &plan, &mut rows)?;
+            meta.push(("s1_best_rate_with_0_failed".into(), format!("{best:?}")));
+        }
+        let mut s2_best = None;
+        if has("s2") {
+            s2_best = steps::s2(&h, &plan, &mut rows)?;
+            meta.push(("s2_best_calls".into(), format!("{s2_best:?}")));
+        } else if has("floor") {
+            for &n in &plan.s2_calls {
+                rows.push(steps::floor(&h, n, plan.s2_window, None)?);
+            }
+        }
+        if has("s3") {
+            let calls = s2_best.map_or(plan.s3_calls, |b| (b / 2).max(1));
+            steps::s3(&h, &plan, calls, &mut rows)?;
+        }
+        Ok(())
+    })();
+    let csv = report::to_csv(&meta, &rows);
+    std::fs::write(&cli.csv, &csv).with_context(|| format!("write {}", cli.csv.display()))?;
+    for (k, v) in &meta {
+        println!("{k}: {v}");
+    }
+    println!();
+    print!("{}", report::to_table(&rows));
+    println!("CSV: {}", cli.csv.display());
+    if cli.keep {
+        println!("scratch kept: {}", scratch.keep().display());
+    }
+    result
+}
