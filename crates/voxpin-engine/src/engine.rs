@@ -292,7 +292,7 @@ impl Engine {
                 self.retries.clear();
                 let dropped: Vec<OtpId> = self.queue.drain(..).collect();
                 for otp in dropped {
-                    self.fail_undialled(now, &otp, "canceled", "shutting down");
+                    self.fail_undialled(now, &otp, "shutting down");
                 }
             }
         }
