@@ -742,3 +742,36 @@ fn outbound_read_call_over_tcp() {
         ) >= 1
     );
 }
+
+#[test]
+fn an_inband_dtmf_trunk_hears_tones_from_sipp() {
+    if !sipp_available() {
+        return;
+    }
+    let ports = Ports::for_test(12);
+    let v = Voxpin::start(
+        ports,
+        &config(ports, "dtmf = \"inband\"", ""),
+        &[("signup.toml", &input_plan())],
+    );
+    let pcap = v.dir.path().join("tones.pcap");
+    std::fs::write(
+        &pcap,
+        support::pcap::inband_pcap("4812", Duration::from_millis(3500)),
+    )
+    .expect("pcap");
+    let scenario_text = std::fs::read_to_string(scenario("uas_dtmf.xml"))
+        .expect("scenario")
+        .replace("[pcap]", &pcap.display().to_string());
+    let scenario_path = v.dir.path().join("uas_tones.xml");
+    std::fs::write(&scenario_path, scenario_text).expect("scenario copy");
+    let mut sipp = uas(&v, "uas", scenario_path.to_str().expect("utf-8 path"), &[]);
+    let id = v.send(json!({"application": "signup", "to": PERSON, "code": "4812"}));
+    v.wait_otp(&id, "verified", |o| o["status"] == "verified");
+    assert_eq!(
+        sipp.wait(Duration::from_secs(40)),
+        0,
+        "{}",
+        sipp_messages(v.dir.path())
+    );
+}
