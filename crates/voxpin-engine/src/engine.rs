@@ -24,6 +24,21 @@ use crate::session::media_key;
 /// How often expired OTPs are purged from the store.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(5);
 
+/// Running totals the driver exports as metrics (never a phone number).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineCounters {
+    /// Requests dropped unanswered: source outside every inbound ACL.
+    pub acl_dropped: u64,
+    /// Callers with no live code who heard "invalid request".
+    pub unknown_callers: u64,
+    /// Digits received as RFC 4733 events.
+    pub dtmf_rfc4733: u64,
+    /// Digits received as in-band tones.
+    pub dtmf_inband: u64,
+    /// Digits received as SIP INFO.
+    pub dtmf_info: u64,
+}
+
 /// The call engine. See the crate documentation for the drive loop.
 pub struct Engine {
     pub(crate) config: EngineConfig,
@@ -52,6 +67,7 @@ pub struct Engine {
     pub(crate) outputs: VecDeque<Output>,
     pub(crate) draining: Option<Instant>,
     pub(crate) next_sweep: Instant,
+    pub(crate) counters: EngineCounters,
 }
 
 impl std::fmt::Debug for Engine {
@@ -116,12 +132,28 @@ impl Engine {
             outputs: VecDeque::new(),
             draining: None,
             next_sweep: now + SWEEP_INTERVAL,
+            counters: EngineCounters::default(),
         }
     }
 
     /// How many calls are live.
     pub fn active_calls(&self) -> usize {
         self.calls.len()
+    }
+
+    /// Live calls by direction: (outbound, inbound).
+    pub fn active_calls_by_direction(&self) -> (usize, usize) {
+        let outbound = self
+            .calls
+            .values()
+            .filter(|c| c.direction == crate::record::Direction::Outbound)
+            .count();
+        (outbound, self.calls.len() - outbound)
+    }
+
+    /// Running totals for metrics.
+    pub fn counters(&self) -> EngineCounters {
+        self.counters
     }
 
     /// Send-slot lateness of every RTP packet produced so far (`now` as
@@ -153,6 +185,7 @@ impl Engine {
     ) {
         self.now = now;
         if !self.admits(source, bytes) {
+            self.counters.acl_dropped += 1;
             tracing::debug!(%source, "SIP request from a source outside every inbound ACL: dropped");
             return;
         }
@@ -259,7 +292,7 @@ impl Engine {
                 self.retries.clear();
                 let dropped: Vec<OtpId> = self.queue.drain(..).collect();
                 for otp in dropped {
-                    self.fail_undialled(now, &otp, "canceled", "shutting down");
+                    self.fail_undialled(now, &otp, "shutting down");
                 }
             }
         }

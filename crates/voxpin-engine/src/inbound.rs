@@ -110,6 +110,9 @@ impl Engine {
         let otp = caller
             .as_deref()
             .and_then(|c| self.store_find_live(&application, c, wall));
+        if otp.is_none() {
+            self.counters.unknown_callers += 1;
+        }
         let language = otp
             .as_ref()
             .map(|o| o.language.clone())

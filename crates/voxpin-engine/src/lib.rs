@@ -63,7 +63,7 @@ mod store;
 pub mod trunk;
 
 pub use config::EngineConfig;
-pub use engine::{Engine, EngineParts};
+pub use engine::{Engine, EngineCounters, EngineParts};
 pub use io::{Command, Output, RtpTransmit, SmsRequest, StatusCallback};
 pub use ports::{PortPool, RtpPort};
 pub use record::{CallRecord, Direction, Disposition, HungUpBy};

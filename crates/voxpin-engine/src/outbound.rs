@@ -20,7 +20,7 @@ impl Engine {
     /// Starts (or queues) the call for `otp`.
     pub(crate) fn dial(&mut self, now: Instant, otp: OtpId) {
         if self.draining.is_some() {
-            self.fail_undialled(now, &otp, "canceled", "shutting down");
+            self.fail_undialled(now, &otp, "shutting down");
             return;
         }
         if self.by_otp.contains_key(&otp) || self.queue.contains(&otp) {
@@ -59,7 +59,7 @@ impl Engine {
         let application = otp.application.as_str().to_owned();
         let Some(plan) = self.dialplans.by_name(&application).cloned() else {
             tracing::warn!(otp = %otp_id, %application, "no dialplan for the application");
-            self.fail_undialled(now, &otp_id, "error", "no dialplan for the application");
+            self.fail_undialled(now, &otp_id, "no dialplan for the application");
             return;
         };
         let trunk = match plan.trunk() {
@@ -69,7 +69,7 @@ impl Engine {
         let trunk_name = plan.trunk().unwrap_or("(first trunk)").to_owned();
         let Some(trunk) = trunk else {
             tracing::warn!(otp = %otp_id, trunk = %trunk_name, "the application's trunk is not configured");
-            self.fail_undialled(now, &otp_id, "error", "trunk not configured");
+            self.fail_undialled(now, &otp_id, "trunk not configured");
             return;
         };
         let Some(port) = self.ports.allocate() else {
@@ -344,13 +344,11 @@ impl Engine {
     }
 
     /// Marks an OTP that never got a call (no trunk, draining, ...).
-    pub(crate) fn fail_undialled(&mut self, now: Instant, otp: &OtpId, status: &str, reason: &str) {
-        tracing::info!(%otp, status, reason, "OTP not dialled");
-        let status = match status {
-            "canceled" => Status::Canceled,
-            _ => Status::Error,
-        };
-        self.set_otp_status(now, otp, status, None);
+    /// (`error`: the store keeps `canceled` for API cancels, and an OTP
+    /// that was not called may still be called back or verified.)
+    pub(crate) fn fail_undialled(&mut self, now: Instant, otp: &OtpId, reason: &str) {
+        tracing::info!(%otp, reason, "OTP not dialled");
+        self.set_otp_status(now, otp, Status::Error, None);
     }
 
     /// Moves the transmits the endpoint just queued (the new call's INVITE)

@@ -337,7 +337,13 @@ impl Engine {
         };
         match event {
             MediaEvent::PlaylistFinished => self.flow_event(now, id, FlowEvent::PlaybackFinished),
-            MediaEvent::Digit { digit, .. } => self.flow_event(now, id, FlowEvent::Digit(digit)),
+            MediaEvent::Digit { digit, source, .. } => {
+                match source {
+                    voxpin_media::DigitSource::InBand => self.counters.dtmf_inband += 1,
+                    _ => self.counters.dtmf_rfc4733 += 1,
+                }
+                self.flow_event(now, id, FlowEvent::Digit(digit))
+            }
             MediaEvent::Inactive => {
                 tracing::info!("no RTP from the far end: hanging up");
                 self.hangup(now, id);
@@ -352,6 +358,7 @@ impl Engine {
             return;
         };
         if call.phase == Phase::Answered && matches!(call.dtmf, DtmfMode::Info | DtmfMode::Auto) {
+            self.counters.dtmf_info += 1;
             self.flow_event(now, id, FlowEvent::Digit(digit));
         }
     }

@@ -131,3 +131,37 @@ fn the_drain_deadline_hangs_up_live_calls() {
     assert!(w.engine_sent.iter().any(|(_, m)| m.starts_with("BYE ")));
     assert_eq!(w.records.len(), 1);
 }
+
+#[test]
+fn dials_queued_at_drain_are_marked_error_not_left_queued() {
+    let mut w = World::new(
+        seed(),
+        &[&read_plan(1)],
+        trunk(&[], DtmfMode::Auto),
+        Answer::Never,
+    );
+    let otps: Vec<_> = (0..5)
+        .map(|i| {
+            w.create(
+                "login",
+                &format!("+1415555020{i}"),
+                voxpin_otp::Mode::Read,
+                None,
+            )
+        })
+        .collect();
+    for otp in &otps {
+        w.command(Command::Dial { otp: *otp });
+    }
+    let deadline = w.now + Duration::from_secs(1);
+    w.command(Command::Drain { deadline });
+    assert_eq!(
+        w.otp(&otps[4]).status,
+        voxpin_otp::Status::Error,
+        "the queued dial was dropped"
+    );
+    w.run_until(Duration::from_secs(3), "the drain", |w| {
+        w.engine.is_drained()
+    });
+    assert_eq!(w.records.len(), 4);
+}

@@ -125,15 +125,13 @@ pub async fn run(mut engine: Engine, mut driver: Driver) -> anyhow::Result<()> {
     let (sms_tx, mut sms_rx) = mpsc::channel::<(OtpId, bool, String)>(1024);
     let mut rtp: HashMap<RtpPort, RtpSocket> = HashMap::new();
     let mut commands_open = true;
-    let mut lateness_published = Instant::now();
+    let mut last_export = Instant::now();
     loop {
         let timeout = drain_outputs(&mut engine, &mut driver, &mut rtp, &rtp_tx, &sms_tx).await;
-        metrics::gauge!(crate::metrics::ACTIVE_CALLS).set(engine.active_calls() as f64);
         let now = Instant::now();
-        if now.saturating_duration_since(lateness_published)
-            >= crate::metrics::LATENESS_PUBLISH_INTERVAL
-        {
-            lateness_published = now;
+        if now.saturating_duration_since(last_export) >= crate::metrics::LATENESS_PUBLISH_INTERVAL {
+            last_export = now;
+            export_gauges(&engine);
             crate::metrics::publish_lateness(engine.rtp_lateness());
         }
         if engine.is_drained() {
@@ -150,10 +148,13 @@ pub async fn run(mut engine: Engine, mut driver: Driver) -> anyhow::Result<()> {
             },
             Some(packet) = rtp_rx.recv() => {
                 engine.handle_rtp(packet.at, packet.port, packet.source, &packet.bytes);
+                let mut received = 1u64;
                 // Take what else is queued before producing output again.
                 while let Ok(p) = rtp_rx.try_recv() {
                     engine.handle_rtp(p.at, p.port, p.source, &p.bytes);
+                    received += 1;
                 }
+                metrics::counter!(crate::metrics::RTP_PACKETS_RECEIVED_TOTAL).increment(received);
             }
             command = driver.commands.recv(), if commands_open => match command {
                 Some(c) => engine.handle_command(Instant::now(), SystemTime::now(), c),
@@ -223,8 +224,10 @@ async fn drain_outputs(
             Output::RtpTransmit(p) => {
                 if let Some(s) = rtp.get(&p.port) {
                     // Never wait on a full socket buffer: a late packet is a lost one.
-                    if s.socket.try_send_to(p.payload(), p.destination).is_err() {
-                        metrics::counter!(crate::metrics::RTP_PACKETS_DROPPED_TOTAL).increment(1);
+                    if s.socket.try_send_to(p.payload(), p.destination).is_ok() {
+                        metrics::counter!(crate::metrics::RTP_PACKETS_SENT_TOTAL).increment(1);
+                    } else {
+                        metrics::counter!(crate::metrics::RTP_PACKETS_DROPPED_TOTAL, "reason" => "late").increment(1);
                     }
                 }
             }
@@ -248,6 +251,7 @@ async fn drain_outputs(
                         code: Zeroizing::new(request.code.as_str().to_owned()),
                     };
                     let result = sender.send(&message).await;
+                    crate::metrics::sms_result(if result.sent { "sent" } else { "failed" });
                     let detail = result
                         .error
                         .clone()
@@ -262,6 +266,15 @@ async fn drain_outputs(
                         StatusEvent::new(voxpin_engine::record::wall_to_datetime(cb.at), cb.body);
                     let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
                     let outcome = sender.deliver(&cb.url, &id, &event).await;
+                    match outcome {
+                        crate::webhook::DeliveryOutcome::Delivered { .. } => {
+                            crate::metrics::webhook_result("delivered")
+                        }
+                        crate::webhook::DeliveryOutcome::Failed { .. } => {
+                            crate::metrics::webhook_result("failed")
+                        }
+                        _ => {}
+                    }
                     tracing::debug!(otp = %cb.otp, status = %cb.status, ?outcome, "status callback");
                 });
             }
@@ -315,8 +328,37 @@ fn count_call(record: &CallRecord) {
         voxpin_engine::Direction::Outbound => "outbound",
         voxpin_engine::Direction::Inbound => "inbound",
     };
-    metrics::counter!(crate::metrics::CALLS_TOTAL, "direction" => direction, "result" => record.result.clone())
+    let result = match record.disposition {
+        voxpin_engine::Disposition::Answered => "answered",
+        voxpin_engine::Disposition::NoAnswer => "no_answer",
+        voxpin_engine::Disposition::Busy => "busy",
+        voxpin_engine::Disposition::Failed => "failed",
+        voxpin_engine::Disposition::Congestion => "congestion",
+    };
+    metrics::counter!(crate::metrics::CALLS_TOTAL, "direction" => direction, "result" => result)
         .increment(1);
+    if let Some(answer) = record.answer {
+        let setup = (answer - record.start).as_seconds_f64().max(0.0);
+        metrics::histogram!(crate::metrics::CALL_SETUP_SECONDS, "direction" => direction)
+            .record(setup);
+    }
+}
+
+/// Gauges and the engine's running totals.
+fn export_gauges(engine: &Engine) {
+    let (outbound, inbound) = engine.active_calls_by_direction();
+    crate::metrics::active_calls("outbound", outbound);
+    crate::metrics::active_calls("inbound", inbound);
+    let c = engine.counters();
+    metrics::counter!(crate::metrics::REJECTED_CALLERS_TOTAL, "reason" => "acl")
+        .absolute(c.acl_dropped);
+    metrics::counter!(crate::metrics::REJECTED_CALLERS_TOTAL, "reason" => "no_otp")
+        .absolute(c.unknown_callers);
+    metrics::counter!(crate::metrics::DTMF_DIGITS_TOTAL, "method" => "rfc4733")
+        .absolute(c.dtmf_rfc4733);
+    metrics::counter!(crate::metrics::DTMF_DIGITS_TOTAL, "method" => "inband")
+        .absolute(c.dtmf_inband);
+    metrics::counter!(crate::metrics::DTMF_DIGITS_TOTAL, "method" => "info").absolute(c.dtmf_info);
 }
 
 /// The engine's record in the records file's shape.

@@ -671,3 +671,107 @@ fn sigterm_lets_the_live_call_finish_then_exits_zero() {
     );
     assert_eq!(v.records().len(), 1, "its record was written");
 }
+
+#[test]
+fn outbound_read_call_over_tcp() {
+    if !sipp_available() {
+        return;
+    }
+    let ports = Ports::for_test(11);
+    let cfg = config(ports, "", "")
+        .replace(
+            "listen_tcp = \"off\"",
+            &format!("listen_tcp = \"127.0.0.1:{}\"", ports.sip),
+        )
+        .replace("transport = \"udp\"", "transport = \"tcp\"");
+    let v = Voxpin::start(ports, &cfg, &[("login.toml", &read_plan(false))]);
+    let sink = RtpSink::bind(ports.sink);
+    let mut sipp = Sipp::start(
+        "uas-tcp",
+        v.dir.path(),
+        &[
+            "-sf".to_owned(),
+            scenario("uas_answer.xml").display().to_string(),
+            "-t".into(),
+            "t1".into(),
+            "-i".into(),
+            "127.0.0.1".into(),
+            "-p".into(),
+            ports.sipp.to_string(),
+            "-mp".into(),
+            ports.sipp_media.to_string(),
+            "-m".into(),
+            "1".into(),
+            "-timeout".into(),
+            "60s".into(),
+            "-key".into(),
+            "audio_port".into(),
+            ports.sink.to_string(),
+        ],
+    );
+    // TCP has no retransmission to cover SIPp's start-up: wait until it listens.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", ports.sipp)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "SIPp never listened on TCP"
+        );
+        support::wait_a_moment();
+    }
+    let id = v.send(json!({"application": "login", "to": PERSON}));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while status(&v, &id) != "delivered" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not delivered over TCP: {}\n{}",
+            status(&v, &id),
+            sipp_messages(v.dir.path())
+        );
+        support::wait_a_moment();
+    }
+    assert_eq!(
+        sipp.wait(Duration::from_secs(30)),
+        0,
+        "{}",
+        sipp_messages(v.dir.path())
+    );
+    assert!(
+        count_runs(
+            &audio(&sink.packets()),
+            &prompt_frames(&prompts(), "your-code-is")
+        ) >= 1
+    );
+}
+
+#[test]
+fn an_inband_dtmf_trunk_hears_tones_from_sipp() {
+    if !sipp_available() {
+        return;
+    }
+    let ports = Ports::for_test(12);
+    let v = Voxpin::start(
+        ports,
+        &config(ports, "dtmf = \"inband\"", ""),
+        &[("signup.toml", &input_plan())],
+    );
+    let pcap = v.dir.path().join("tones.pcap");
+    std::fs::write(
+        &pcap,
+        support::pcap::inband_pcap("4812", Duration::from_millis(3500)),
+    )
+    .expect("pcap");
+    let scenario_text = std::fs::read_to_string(scenario("uas_dtmf.xml"))
+        .expect("scenario")
+        .replace("[pcap]", &pcap.display().to_string());
+    let scenario_path = v.dir.path().join("uas_tones.xml");
+    std::fs::write(&scenario_path, scenario_text).expect("scenario copy");
+    let mut sipp = uas(&v, "uas", scenario_path.to_str().expect("utf-8 path"), &[]);
+    let id = v.send(json!({"application": "signup", "to": PERSON, "code": "4812"}));
+    v.wait_otp(&id, "verified", |o| o["status"] == "verified");
+    assert_eq!(
+        sipp.wait(Duration::from_secs(40)),
+        0,
+        "{}",
+        sipp_messages(v.dir.path())
+    );
+}

@@ -69,19 +69,41 @@ pub struct Ports {
 }
 
 impl Ports {
-    /// Ports for test number `n` (0–40): SIP 16500+, API 19500+, RTP
-    /// 36000+ (the top of the test port ranges, away from suites that pick
-    /// free ports upwards from the bottom).
+    /// Ports for one test, probed free on loopback: SIP in 15000–16999, API
+    /// in 18000–19999, a block of 40 RTP ports in 25000–39999. Each test
+    /// gets its own, so tests run in parallel (and beside other runs of the
+    /// suite). `n` only spreads the starting points.
     pub fn for_test(n: u16) -> Self {
+        let sip = free_block(15000, 16999, 2, n);
+        let api = free_block(18000, 19999, 1, n);
+        let rtp = free_block(25000, 39999, 40, n);
         Self {
-            sip: 16500 + n * 10,
-            sipp: 16500 + n * 10 + 1,
-            api: 19500 + n,
-            rtp: 36000 + n * 40,
-            sink: 36000 + n * 40 + 20,
-            sipp_media: 36000 + n * 40 + 30,
+            sip,
+            sipp: sip + 1,
+            api,
+            rtp,
+            sink: rtp + 20,
+            sipp_media: rtp + 30,
         }
     }
+}
+
+/// The first of `len` consecutive ports in `low..=high`, all free for UDP
+/// and TCP on loopback, from a random starting point.
+fn free_block(low: u16, high: u16, len: u16, n: u16) -> u16 {
+    let span = u32::from(high - low - len) / 2;
+    for _ in 0..500 {
+        let offset = (rand::random::<u32>().wrapping_add(u32::from(n) * 7919)) % span;
+        let base = low + (offset * 2) as u16;
+        let free = (base..base + len).all(|p| {
+            UdpSocket::bind(("127.0.0.1", p)).is_ok()
+                && std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()
+        });
+        if free {
+            return base;
+        }
+    }
+    panic!("no {len} free ports in {low}-{high}");
 }
 
 /// A running voxpin; killed when dropped.
