@@ -249,6 +249,7 @@ async fn drain_outputs(
                     let message = SmsMessage {
                         to: request.to.clone(),
                         code: Zeroizing::new(request.code.as_str().to_owned()),
+                        template: request.template.clone(),
                     };
                     let result = sender.send(&message).await;
                     crate::metrics::sms_result(if result.sent { "sent" } else { "failed" });
