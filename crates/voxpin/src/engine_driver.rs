@@ -18,6 +18,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -44,13 +45,28 @@ const RTP_QUEUE: usize = 16_384;
 #[derive(Debug, Clone)]
 pub struct EngineHandle {
     commands: mpsc::Sender<Command>,
+    /// Cleared when the engine starts draining, so the API refuses new OTPs
+    /// (503) instead of storing ones that could never be called.
+    accepting: Arc<AtomicBool>,
 }
 
 impl EngineHandle {
     /// A handle and the receiver the loop reads.
     pub fn channel() -> (Self, mpsc::Receiver<Command>) {
         let (commands, rx) = mpsc::channel(COMMAND_QUEUE);
-        (Self { commands }, rx)
+        let accepting = Arc::new(AtomicBool::new(true));
+        (
+            Self {
+                commands,
+                accepting,
+            },
+            rx,
+        )
+    }
+
+    /// The flag the loop clears when it starts draining (give it to [`Driver`]).
+    pub fn accepting(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.accepting)
     }
 
     /// Asks the engine to call the phone of `otp` (already in the store).
@@ -92,6 +108,8 @@ pub struct Driver {
     pub catalogue: Arc<DialplanCatalogue>,
     /// How long live calls may run after SIGTERM.
     pub drain_deadline: Duration,
+    /// Shared with the API's [`EngineHandle`]: cleared at drain.
+    pub accepting: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -164,8 +182,8 @@ pub async fn run(mut engine: Engine, mut driver: Driver) -> anyhow::Result<()> {
                 engine.handle_sms_result(Instant::now(), SystemTime::now(), &otp, sent, &detail);
             }
             _ = tokio::time::sleep_until(timeout.into()) => engine.handle_timeout(Instant::now()),
-            _ = sigterm.recv() => drain(&mut engine, driver.drain_deadline, "SIGTERM"),
-            _ = sigint.recv() => drain(&mut engine, driver.drain_deadline, "SIGINT"),
+            _ = sigterm.recv() => drain(&mut engine, &driver, "SIGTERM"),
+            _ = sigint.recv() => drain(&mut engine, &driver, "SIGINT"),
             _ = sighup.recv() => match (driver.reload)() {
                 Ok(set) => {
                     tracing::info!(applications = set.len(), "SIGHUP: dialplans reloaded");
@@ -183,7 +201,9 @@ pub async fn run(mut engine: Engine, mut driver: Driver) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn drain(engine: &mut Engine, within: Duration, signal: &str) {
+fn drain(engine: &mut Engine, driver: &Driver, signal: &str) {
+    driver.accepting.store(false, Ordering::SeqCst);
+    let within = driver.drain_deadline;
     let now = Instant::now();
     tracing::info!(
         signal,
@@ -249,6 +269,7 @@ async fn drain_outputs(
                     let message = SmsMessage {
                         to: request.to.clone(),
                         code: Zeroizing::new(request.code.as_str().to_owned()),
+                        template: request.template.clone(),
                     };
                     let result = sender.send(&message).await;
                     crate::metrics::sms_result(if result.sent { "sent" } else { "failed" });
@@ -424,6 +445,10 @@ impl voxpin_api::Dialer for EngineHandle {
     fn status_changed(&self, id: OtpId, status: voxpin_otp::Status) {
         let _ = self.try_command(Command::StatusChanged { otp: id, status });
     }
+
+    fn is_accepting(&self) -> bool {
+        self.accepting.load(Ordering::SeqCst) && !self.commands.is_closed()
+    }
 }
 
 /// The API's view of the dialplans, swapped on reload.
@@ -510,4 +535,23 @@ pub fn application_spec(plan: &voxpin_ivr::Dialplan) -> voxpin_api::ApplicationS
         .with_limits(limits)
         .with_languages(&[plan.language()])
         .with_sms_after_call(plan.sms().enabled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use voxpin_api::Dialer;
+
+    #[test]
+    fn the_api_stops_accepting_when_draining_or_when_the_loop_is_gone() {
+        let (handle, rx) = EngineHandle::channel();
+        assert!(handle.is_accepting());
+        let flag = handle.accepting();
+        flag.store(false, Ordering::SeqCst); // what `drain` does
+        assert!(!handle.is_accepting());
+        flag.store(true, Ordering::SeqCst);
+        assert!(handle.is_accepting());
+        drop(rx); // the engine loop has ended
+        assert!(!handle.is_accepting());
+    }
 }

@@ -84,6 +84,7 @@ async fn serve(config: Config, metrics: PrometheusHandle) -> anyhow::Result<()> 
         SystemTime::now(),
     );
     let (handle, commands) = EngineHandle::channel();
+    let accepting = handle.accepting();
 
     let catalogue = Arc::new(DialplanCatalogue::new(Arc::clone(&dialplans)));
     let state = ApiState::new(
@@ -131,6 +132,7 @@ async fn serve(config: Config, metrics: PrometheusHandle) -> anyhow::Result<()> 
         reload: Box::new(move || load_dialplans(&dir, None)),
         catalogue,
         drain_deadline: config.limits.drain_deadline,
+        accepting,
     };
     let result = engine_driver::run(engine, driver).await;
     api_task.abort();

@@ -27,6 +27,9 @@ pub struct SmsMessage {
     pub to: String,
     /// The code; wiped on drop.
     pub code: Zeroizing<String>,
+    /// The application's own text template (its dialplan's `[sms] template`);
+    /// `None` uses the `[sms] text` of the config.
+    pub template: Option<String>,
 }
 
 impl std::fmt::Debug for SmsMessage {
@@ -34,6 +37,7 @@ impl std::fmt::Debug for SmsMessage {
         f.debug_struct("SmsMessage")
             .field("to", &self.to)
             .field("code", &"<redacted>")
+            .field("template", &self.template)
             .finish()
     }
 }
@@ -71,7 +75,12 @@ impl SmsSender {
         let result = match &self.config.driver {
             SmsDriverConfig::Log => {
                 let masked = "*".repeat(message.code.chars().count());
-                let text = render_text(&self.config, &message.to, &masked);
+                let text = render_text(
+                    &self.config,
+                    message.template.as_deref(),
+                    &message.to,
+                    &masked,
+                );
                 tracing::info!(to = %message.to, from = %self.config.from, %text, "sms (log driver): would send");
                 SmsResult {
                     driver: "log",
@@ -136,9 +145,10 @@ impl SmsSender {
     }
 }
 
-/// The `[sms] text` with `{to}`, `{code}` and `{from}` filled in (no escaping).
-fn render_text(config: &SmsConfig, to: &str, code: &str) -> String {
-    fill(&config.text, |name| match name {
+/// The message text — the application's template if it has one, else the
+/// `[sms] text` — with `{to}`, `{code}` and `{from}` filled in (no escaping).
+fn render_text(config: &SmsConfig, template: Option<&str>, to: &str, code: &str) -> String {
+    fill(template.unwrap_or(&config.text), |name| match name {
         "to" => Some(to.to_owned()),
         "code" => Some(code.to_owned()),
         "from" => Some(config.from.clone()),
@@ -152,7 +162,12 @@ pub fn build_request(
     http: &SmsHttpConfig,
     message: &SmsMessage,
 ) -> Result<HttpRequest, String> {
-    let text = Zeroizing::new(render_text(config, &message.to, &message.code));
+    let text = Zeroizing::new(render_text(
+        config,
+        message.template.as_deref(),
+        &message.to,
+        &message.code,
+    ));
     let value = |name: &str| -> Option<String> {
         match name {
             "to" => Some(message.to.clone()),
@@ -276,7 +291,26 @@ mod tests {
         SmsMessage {
             to: "+14155550100".into(),
             code: Zeroizing::new("481516".into()),
+            template: None,
         }
+    }
+
+    #[test]
+    fn the_application_template_replaces_the_config_text() {
+        let config = sms_config(
+            "driver = \"http\"\nmethod = \"GET\"\nurl = \"http://127.0.0.1:13013/send?text={text}\"\n",
+        );
+        let SmsDriverConfig::Http(http) = &config.driver else {
+            panic!("http driver")
+        };
+        let mut m = message();
+        m.template = Some("Acme login: {code}".into());
+        let r = build_request(&config, http, &m).unwrap();
+        assert!(
+            r.url.ends_with("text=Acme%20login%3A%20481516"),
+            "{}",
+            r.url
+        );
     }
 
     #[test]

@@ -67,6 +67,7 @@ fn message() -> SmsMessage {
     SmsMessage {
         to: "+14155550100".into(),
         code: Zeroizing::new("481516".into()),
+        template: None,
     }
 }
 
