@@ -98,6 +98,33 @@ enum Sub {
     },
 }
 
+/// On SIGINT or SIGTERM, kills every child (voxpin, SIPp, the pump) by its
+/// id and exits 130: destructors do not run on a signal.
+fn stop_children_on_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (mut int, mut term) = runtime.block_on(async {
+        Ok::<_, std::io::Error>((
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+        ))
+    })?;
+    std::thread::spawn(move || {
+        runtime.block_on(async {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        });
+        eprintln!("interrupted: stopping voxpin, SIPp and the pump");
+        procs::kill_all_children();
+        std::process::exit(130);
+    });
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Some(Sub::Pump {
@@ -111,6 +138,7 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     procs::require_sipp()?;
+    stop_children_on_signal()?;
     let voxpin = match &cli.voxpin {
         Some(p) => p.clone(),
         None => std::env::current_exe()?
