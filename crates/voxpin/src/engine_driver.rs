@@ -29,7 +29,7 @@ use tokio::task::JoinHandle;
 use voxpin_engine::{CallRecord, Command, Engine, Output, RtpPort};
 use voxpin_ivr::DialplanSet;
 use voxpin_otp::OtpId;
-use voxpin_sip::driver::SipTransport;
+use voxpin_sip::driver::{SipTransport, TransportEvent};
 use zeroize::Zeroizing;
 
 use crate::records::{self, RecordWriter};
@@ -157,8 +157,16 @@ pub async fn run(mut engine: Engine, mut driver: Driver) -> anyhow::Result<()> {
             break;
         }
         tokio::select! {
-            received = driver.transport.recv() => match received {
-                Ok((transport, source, bytes)) => engine.handle_sip(Instant::now(), transport, source, &bytes),
+            received = driver.transport.next_event() => match received {
+                Ok(TransportEvent::Message { transport, source, bytes }) => {
+                    engine.handle_sip(Instant::now(), transport, source, &bytes);
+                }
+                // An outbound TCP connect failed: end the calls waiting on it now,
+                // rather than at Timer B.
+                Ok(TransportEvent::Unreachable { transport, destination }) => {
+                    tracing::warn!(%destination, "SIP peer unreachable");
+                    engine.handle_sip_unreachable(Instant::now(), transport, destination);
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "SIP transport failed");
                     return Err(e.into());
