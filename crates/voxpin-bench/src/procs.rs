@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -16,6 +17,24 @@ pub fn clock_ticks() -> f64 {
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(100.0)
+}
+
+/// Process ids of every running child, for [`kill_all_children`].
+static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// Kills every child still running (by its id); for an interrupted bench,
+/// whose destructors will not run.
+pub fn kill_all_children() {
+    let pids = match CHILDREN.lock() {
+        Ok(mut c) => std::mem::take(&mut *c),
+        Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+    };
+    for pid in pids {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .stderr(Stdio::null())
+            .status();
+    }
 }
 
 /// A child process that is killed (SIGKILL) and reaped when dropped.
@@ -39,6 +58,9 @@ impl Proc {
             .stderr(log)
             .spawn()
             .with_context(|| format!("cannot start {}", program.display()))?;
+        if let Ok(mut c) = CHILDREN.lock() {
+            c.push(child.id());
+        }
         Ok(Self {
             name: name.to_owned(),
             child,
@@ -76,6 +98,10 @@ impl Proc {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let pid = self.child.id();
+        if let Ok(mut c) = CHILDREN.lock() {
+            c.retain(|p| *p != pid);
+        }
     }
 
     /// CPU seconds used so far (user + system, all threads).
