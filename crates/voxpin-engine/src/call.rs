@@ -101,7 +101,7 @@ impl Call {
         &self,
         end: Instant,
         end_wall: SystemTime,
-        cause: &str,
+        cause: voxpin_sip::HangupCause,
         status: Option<u16>,
         by: Option<HungUpBy>,
         disposition: Disposition,
@@ -130,7 +130,8 @@ impl Call {
             duration: seconds(duration),
             billsec: seconds(billsec),
             disposition,
-            hangup_cause: cause.to_owned(),
+            hangup_cause: cause.as_str().to_owned(),
+            q850: cause.q850(),
             sip_status: status,
             hungup_by: by,
             codec: self

@@ -297,15 +297,7 @@ impl Engine {
             }
         }
         let end_wall = self.wall(now);
-        let record = call.record(
-            now,
-            end_wall,
-            cause.as_str(),
-            status,
-            Some(by),
-            disposition,
-            result,
-        );
+        let record = call.record(now, end_wall, cause, status, Some(by), disposition, result);
         tracing::info!(call = %call.uuid, cause = cause.as_str(), ?status, result, "call ended");
         let sms = call.sms_after_call
             && call.otp.is_some()

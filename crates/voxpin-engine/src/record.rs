@@ -53,7 +53,8 @@ pub enum HungUpBy {
 pub struct CallRecord {
     /// Our id for the call.
     pub uuid: Uuid,
-    /// The SIP Call-ID header value.
+    /// The SIP Call-ID header value (`call_id` in the JSON line).
+    #[serde(rename = "call_id")]
     pub sip_call_id: Option<String>,
     /// Outbound or inbound.
     pub direction: Direction,
@@ -82,9 +83,12 @@ pub struct CallRecord {
     pub disposition: Disposition,
     /// Q.850 hang-up cause name (`NORMAL_CLEARING`, `USER_BUSY`, ...).
     pub hangup_cause: String,
+    /// The Q.850 cause number of `hangup_cause` (FreeSWITCH's numbering).
+    pub q850: u8,
     /// Final SIP status, when one was seen.
     pub sip_status: Option<u16>,
     /// Who hung up.
+    #[serde(rename = "hangup_by")]
     pub hungup_by: Option<HungUpBy>,
     /// Negotiated codec (`PCMU`, `PCMA`).
     pub codec: Option<String>,
@@ -98,6 +102,7 @@ pub struct CallRecord {
     /// How many times the code was played in full.
     pub repeats: u32,
     /// Outcome of the SMS sent after the call (`sent`, `failed: ...`), if any.
+    #[serde(rename = "sms")]
     pub sms_result: Option<String>,
 }
 
@@ -146,6 +151,7 @@ mod tests {
             billsec: 0.0,
             disposition: Disposition::NoAnswer,
             hangup_cause: "NO_ANSWER".into(),
+            q850: 19,
             sip_status: Some(487),
             hungup_by: Some(HungUpBy::Local),
             codec: None,
@@ -159,7 +165,9 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&line).expect("valid json");
         assert_eq!(v["disposition"], "NO ANSWER");
         assert_eq!(v["direction"], "outbound");
-        assert_eq!(v["hungup_by"], "local");
+        assert_eq!(v["hangup_by"], "local");
+        assert_eq!(v["call_id"], "abc@host");
+        assert_eq!(v["q850"], 19);
         assert_eq!(v["duration"], 30.25);
         assert_eq!(v["start"], "2023-11-14T22:13:20Z");
         assert!(v["answer"].is_null());

@@ -12,28 +12,9 @@ use voxpin_media::{Language, PromptLibrary};
 
 use crate::config::{Config, Trunk};
 
-/// The prompts every language must have (`prompts/<language>/<name>.wav`).
-pub const REQUIRED_PROMPTS: [&str; 19] = [
-    "0",
-    "1",
-    "2",
-    "3",
-    "4",
-    "5",
-    "6",
-    "7",
-    "8",
-    "9",
-    "your-code-is",
-    "i-repeat",
-    "press-1-to-repeat",
-    "press-any-key",
-    "enter-your-code",
-    "verified",
-    "incorrect",
-    "invalid-request",
-    "goodbye",
-];
+/// The prompts every language must have (`prompts/<language>/<name>.wav`):
+/// the names the dialplans may use, which the media crate's library ships.
+pub const REQUIRED_PROMPTS: [&str; 19] = voxpin_ivr::STANDARD_PROMPTS;
 
 /// One problem found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -262,6 +243,16 @@ pub fn main(config_path: &Path) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dialplans_and_the_prompt_library_agree_on_the_standard_prompts() {
+        // voxpin-ivr and voxpin-media are independent crates; this binary,
+        // which joins them, holds them to the same list.
+        assert_eq!(
+            voxpin_ivr::STANDARD_PROMPTS,
+            voxpin_media::prompt::STANDARD_PROMPTS
+        );
+    }
 
     /// A 16-bit mono 8 kHz PCM WAV of `samples` silent samples.
     fn wav(samples: u32) -> Vec<u8> {

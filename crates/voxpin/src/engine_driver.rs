@@ -29,10 +29,10 @@ use tokio::task::JoinHandle;
 use voxpin_engine::{CallRecord, Command, Engine, Output, RtpPort};
 use voxpin_ivr::DialplanSet;
 use voxpin_otp::OtpId;
-use voxpin_sip::driver::SipTransport;
+use voxpin_sip::driver::{SipTransport, TransportEvent};
 use zeroize::Zeroizing;
 
-use crate::records::{self, RecordWriter};
+use crate::records::RecordWriter;
 use crate::sms::{SmsMessage, SmsSender};
 use crate::webhook::{StatusEvent, WebhookSender};
 
@@ -157,8 +157,16 @@ pub async fn run(mut engine: Engine, mut driver: Driver) -> anyhow::Result<()> {
             break;
         }
         tokio::select! {
-            received = driver.transport.recv() => match received {
-                Ok((transport, source, bytes)) => engine.handle_sip(Instant::now(), transport, source, &bytes),
+            received = driver.transport.next_event() => match received {
+                Ok(TransportEvent::Message { transport, source, bytes }) => {
+                    engine.handle_sip(Instant::now(), transport, source, &bytes);
+                }
+                // An outbound TCP connect failed: end the calls waiting on it now,
+                // rather than at Timer B.
+                Ok(TransportEvent::Unreachable { transport, destination }) => {
+                    tracing::warn!(%destination, "SIP peer unreachable");
+                    engine.handle_sip_unreachable(Instant::now(), transport, destination);
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "SIP transport failed");
                     return Err(e.into());
@@ -301,7 +309,7 @@ async fn drain_outputs(
             }
             Output::CallRecord(record) => {
                 count_call(&record);
-                if let Err(e) = driver.records.write(&file_record(&record)) {
+                if let Err(e) = driver.records.write(&record) {
                     tracing::error!(error = %e, "call record not written");
                 }
             }
@@ -380,53 +388,6 @@ fn export_gauges(engine: &Engine) {
     metrics::counter!(crate::metrics::DTMF_DIGITS_TOTAL, "method" => "inband")
         .absolute(c.dtmf_inband);
     metrics::counter!(crate::metrics::DTMF_DIGITS_TOTAL, "method" => "info").absolute(c.dtmf_info);
-}
-
-/// The engine's record in the records file's shape.
-pub fn file_record(r: &CallRecord) -> records::CallRecord {
-    use records::{Direction, Disposition, HangupCause, HangupSide};
-    let direction = match r.direction {
-        voxpin_engine::Direction::Outbound => Direction::Outbound,
-        voxpin_engine::Direction::Inbound => Direction::Inbound,
-    };
-    let mut out = records::CallRecord::new(r.uuid, direction, r.start);
-    out.call_id = r.sip_call_id.clone();
-    out.trunk = r.trunk.clone();
-    out.caller = Some(r.caller.clone());
-    out.callee = Some(r.callee.clone());
-    out.answer = r.answer;
-    out.sip_status = r.sip_status;
-    out.codec = r.codec.clone();
-    out.otp_id = r.otp_id.clone();
-    out.result = Some(r.result.clone());
-    out.attempts = r.attempts;
-    out.repeats = r.repeats;
-    let disposition = match r.disposition {
-        voxpin_engine::Disposition::Answered => Disposition::Answered,
-        voxpin_engine::Disposition::NoAnswer => Disposition::NoAnswer,
-        voxpin_engine::Disposition::Busy => Disposition::Busy,
-        voxpin_engine::Disposition::Failed => Disposition::Failed,
-        voxpin_engine::Disposition::Congestion => Disposition::Congestion,
-    };
-    let cause = match r.hangup_cause.as_str() {
-        "UNALLOCATED_NUMBER" => HangupCause::UnallocatedNumber,
-        "NORMAL_CLEARING" => HangupCause::NormalClearing,
-        "USER_BUSY" => HangupCause::UserBusy,
-        "NO_USER_RESPONSE" => HangupCause::NoUserResponse,
-        "NO_ANSWER" => HangupCause::NoAnswer,
-        "CALL_REJECTED" => HangupCause::CallRejected,
-        "NORMAL_CIRCUIT_CONGESTION" => HangupCause::NormalCircuitCongestion,
-        "RECOVERY_ON_TIMER_EXPIRE" => HangupCause::RecoveryOnTimerExpire,
-        "ORIGINATOR_CANCEL" => HangupCause::OriginatorCancel,
-        _ => HangupCause::NormalTemporaryFailure,
-    };
-    let side = match r.hungup_by {
-        Some(voxpin_engine::HungUpBy::Remote) => HangupSide::Remote,
-        _ => HangupSide::Local,
-    };
-    out.finish(r.end, disposition, cause, side);
-    out.sms = None;
-    out
 }
 
 impl voxpin_api::Dialer for EngineHandle {

@@ -775,3 +775,26 @@ fn an_inband_dtmf_trunk_hears_tones_from_sipp() {
         sipp_messages(v.dir.path())
     );
 }
+
+#[test]
+fn a_tcp_trunk_nobody_listens_on_ends_the_call_at_once() {
+    // No SIPp here: the carrier's TCP port is closed on purpose.
+    let ports = Ports::for_test(13);
+    let cfg = config(ports, "", "")
+        .replace(
+            "listen_tcp = \"off\"",
+            &format!("listen_tcp = \"127.0.0.1:{}\"", ports.sip),
+        )
+        .replace("transport = \"udp\"", "transport = \"tcp\"");
+    let v = Voxpin::start(ports, &cfg, &[("login.toml", &read_plan(false))]);
+    let id = v.send(json!({"application": "login", "to": PERSON}));
+    // wait_otp gives up after 20 s, before Timer B (64·T1 = 32 s) could end
+    // the call: reaching `error` shows the refused connect ended it.
+    let otp = v.wait_otp(&id, "error", |o| o["status"] == "error");
+    let hangup = otp["events"]
+        .as_array()
+        .and_then(|events| events.iter().find(|e| e["type"] == "hangup"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(hangup["cause"], 27, "DESTINATION_OUT_OF_ORDER: {otp:#}");
+}
