@@ -125,30 +125,21 @@ number = "{INPUT_NUMBER}"
     )
 }
 
+/// SIPp as the carrier (answers what voxpin sends).
 fn uas(v: &Voxpin, name: &str, scenario_file: &str, keys: &[(&str, String)]) -> Sipp {
-    let mut args = vec![
-        "-sf".to_owned(),
-        scenario(scenario_file).display().to_string(),
-        "-i".into(),
-        "127.0.0.1".into(),
-        "-p".into(),
-        v.ports.sipp.to_string(),
-        "-mp".into(),
-        v.ports.sipp_media.to_string(),
-        "-m".into(),
-        "1".into(),
-        "-timeout".into(),
-        "60s".into(),
-    ];
-    for (k, val) in keys {
-        args.extend(["-key".to_owned(), (*k).to_owned(), val.clone()]);
-    }
+    Sipp::start(name, v.dir.path(), &sipp_args(v, scenario_file, keys))
+}
+
+/// SIPp as a caller (calls voxpin's SIP port).
+fn uac(v: &Voxpin, name: &str, scenario_file: &str, keys: &[(&str, String)]) -> Sipp {
+    let mut args = vec![format!("127.0.0.1:{}", v.ports.sip)];
+    args.extend(sipp_args(v, scenario_file, keys));
     Sipp::start(name, v.dir.path(), &args)
 }
 
-fn uac(v: &Voxpin, name: &str, scenario_file: &str, keys: &[(&str, String)]) -> Sipp {
+/// One call of `scenario_file` on this test's ports, with `-key` values.
+fn sipp_args(v: &Voxpin, scenario_file: &str, keys: &[(&str, String)]) -> Vec<String> {
     let mut args = vec![
-        format!("127.0.0.1:{}", v.ports.sip),
         "-sf".to_owned(),
         scenario(scenario_file).display().to_string(),
         "-i".into(),
@@ -165,7 +156,7 @@ fn uac(v: &Voxpin, name: &str, scenario_file: &str, keys: &[(&str, String)]) -> 
     for (k, val) in keys {
         args.extend(["-key".to_owned(), (*k).to_owned(), val.clone()]);
     }
-    Sipp::start(name, v.dir.path(), &args)
+    args
 }
 
 fn status(v: &Voxpin, id: &str) -> String {
