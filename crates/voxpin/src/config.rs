@@ -379,12 +379,15 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The text is not TOML, has an unknown key or a value of the wrong type.
-    #[error("{file}:{line}: {message}")]
+    #[error("{file}:{line}: {key}{message}")]
     Syntax {
         /// The file.
         file: String,
         /// 1-based line (0 when unknown).
         line: usize,
+        /// The dotted key on that line followed by `: ` (`rtp.port_min: `),
+        /// or empty when the line sets no key.
+        key: String,
         /// The parser's explanation (names the key).
         message: String,
     },
@@ -472,6 +475,10 @@ impl Config {
         let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
             file: file.to_owned(),
             line: e.span().map_or(0, |s| line_at(text, s.start)),
+            key: e
+                .span()
+                .and_then(|s| key_at(text, s.start))
+                .map_or_else(String::new, |k| format!("{k}: ")),
             message: e.message().to_owned(),
         })?;
         let mut config = raw::resolve(raw, env).map_err(|(key, reason)| ConfigError::Invalid {
@@ -491,6 +498,40 @@ fn line_at(text: &str, offset: usize) -> usize {
     text.as_bytes()
         .get(..end)
         .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count() + 1)
+}
+
+/// The dotted key set on the line holding byte `offset` (`[rtp]` then
+/// `port_min = "x"` gives `rtp.port_min`), when that line is `key = value`.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let start = text
+        .get(..offset.min(text.len()))?
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let line = text.get(start..)?.lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim().replace([' ', '"'], "");
+    if key.is_empty() || key.starts_with('[') || key.starts_with('#') {
+        return None;
+    }
+    let table = text
+        .get(..start)?
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|h| {
+            h.trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .replace([' ', '"'], "")
+        })
+        .unwrap_or_default();
+    Some(if table.is_empty() {
+        key
+    } else {
+        format!("{table}.{key}")
+    })
 }
 
 /// Best-effort 1-based line of a dotted key (`trunks.carrier.port`): the line

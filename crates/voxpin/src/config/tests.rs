@@ -126,6 +126,18 @@ fn unknown_key_is_a_syntax_error_with_its_line() {
 }
 
 #[test]
+fn a_value_of_the_wrong_type_names_its_dotted_key() {
+    let err = parse("[sip]\nt1 = \"500ms\"\n\n[rtp]\naddress = \"127.0.0.1\"\nport_min = \"x\"\n")
+        .unwrap_err();
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with("voxpin.toml:6: rtp.port_min: "),
+        "{shown}"
+    );
+    assert!(shown.contains("expected u16"), "{shown}");
+}
+
+#[test]
 fn unknown_trunk_key_is_refused() {
     let err = parse("[trunks.t]\nhost = \"h\"\ndtmf_mode = \"rfc4733\"\n").unwrap_err();
     assert!(err.to_string().contains("dtmf_mode"), "{err}");
