@@ -125,6 +125,15 @@ number = "{INPUT_NUMBER}"
     )
 }
 
+/// voxpin on the default test config with the read-mode `login` application.
+fn start_login(ports: Ports) -> Voxpin {
+    Voxpin::start(
+        ports,
+        &config(ports, "", ""),
+        &[("login.toml", &read_plan(false))],
+    )
+}
+
 /// SIPp as the carrier (answers what voxpin sends).
 fn uas(v: &Voxpin, name: &str, scenario_file: &str, keys: &[(&str, String)]) -> Sipp {
     Sipp::start(name, v.dir.path(), &sipp_args(v, scenario_file, keys))
@@ -194,11 +203,7 @@ fn outbound_read_call_delivers_then_verify_right_wrong_and_exhausted() {
         return;
     }
     let ports = Ports::for_test(1);
-    let v = Voxpin::start(
-        ports,
-        &config(ports, "", ""),
-        &[("login.toml", &read_plan(false))],
-    );
+    let v = start_login(ports);
     let sink = RtpSink::bind(ports.sink);
     let mut sipp = uas(
         &v,
@@ -366,11 +371,7 @@ fn callback_from_the_known_number_hears_the_code_unknown_hears_invalid_request()
     }
     let ports = Ports::for_test(4);
     // The outbound call is refused (busy) so the person "missed" it.
-    let v = Voxpin::start(
-        ports,
-        &config(ports, "", ""),
-        &[("login.toml", &read_plan(false))],
-    );
+    let v = start_login(ports);
     let mut busy = uas(&v, "busy", "uas_busy.xml", &[]);
     let id = v.send(json!({"application": "login", "to": PERSON}));
     v.wait_otp(&id, "busy", |o| o["status"] == "busy");
@@ -440,11 +441,7 @@ fn ring_timeout_cancels_and_busy_is_busy() {
         return;
     }
     let ports = Ports::for_test(5);
-    let v = Voxpin::start(
-        ports,
-        &config(ports, "", ""),
-        &[("login.toml", &read_plan(false))],
-    );
+    let v = start_login(ports);
     let mut sipp = uas(&v, "noanswer", "uas_no_answer.xml", &[]);
     let id = v.send(json!({"application": "login", "to": PERSON}));
     v.wait_otp(&id, "no_answer", |o| o["status"] == "no_answer");
@@ -585,11 +582,7 @@ fn a_bad_dialplan_on_sighup_is_refused_and_calls_keep_working() {
         return;
     }
     let ports = Ports::for_test(9);
-    let v = Voxpin::start(
-        ports,
-        &config(ports, "", ""),
-        &[("login.toml", &read_plan(false))],
-    );
+    let v = start_login(ports);
     std::fs::write(
         v.dir.path().join("dialplans/broken.toml"),
         "name = \"broken\"\nmode = \"read\"\n[flow]\nstart = \"nowhere\"\n",
@@ -631,11 +624,7 @@ fn sigterm_lets_the_live_call_finish_then_exits_zero() {
         return;
     }
     let ports = Ports::for_test(10);
-    let mut v = Voxpin::start(
-        ports,
-        &config(ports, "", ""),
-        &[("login.toml", &read_plan(false))],
-    );
+    let mut v = start_login(ports);
     let sink = RtpSink::bind(ports.sink);
     let mut sipp = uas(
         &v,
