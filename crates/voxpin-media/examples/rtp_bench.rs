@@ -10,8 +10,13 @@
 //!
 //! ```text
 //! cargo run --release -p voxpin-media --features driver --example rtp_bench -- \
-//!     [--seconds 10] [--calls 500,1000,2000,4000] [--workers 2] [--phases 20]
+//!     [--seconds 10] [--calls 500,1000,2000,4000] [--workers 2] [--phases 20] [--rt 10]
 //! ```
+//!
+//! `--rt N` puts the send threads (only them) under `SCHED_FIFO` priority N,
+//! as `WorkerOptions::realtime_priority` does in production; the control
+//! thread stays at normal priority, so its column keeps showing what the
+//! machine adds.
 #![allow(clippy::disallowed_methods)] // a benchmark reads the clock
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
@@ -21,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use rand::SeedableRng;
-use voxpin_media::driver::{MediaWorker, PortAllocator, PortRange};
+use voxpin_media::driver::{MediaWorker, PortAllocator, PortRange, WorkerOptions};
 use voxpin_media::*;
 
 struct Args {
@@ -29,6 +34,7 @@ struct Args {
     calls: Vec<usize>,
     workers: usize,
     phases: u32,
+    rt: Option<u8>,
 }
 
 fn args() -> Result<Args> {
@@ -37,6 +43,7 @@ fn args() -> Result<Args> {
         calls: vec![500, 1000, 2000, 4000],
         workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
         phases: 20,
+        rt: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -46,6 +53,7 @@ fn args() -> Result<Args> {
             "--calls" => a.calls = value.split(',').map(str::parse).collect::<Result<_, _>>()?,
             "--workers" => a.workers = value.parse()?,
             "--phases" => a.phases = value.parse()?,
+            "--rt" => a.rt = Some(value.parse()?),
             other => bail!("unknown flag {other}"),
         }
     }
@@ -166,8 +174,11 @@ fn run_step(calls: usize, a: &Args, prompts: &Arc<PromptLibrary>, hz: f64) -> Re
     let mut workers = Vec::new();
     for w in 0..a.workers {
         // Events are not needed here; the receiver is dropped.
-        let (worker, _events) =
-            MediaWorker::spawn_with_phases(&format!("rtp-worker-{w}"), a.phases)?;
+        let mut options = WorkerOptions::default().with_phases(a.phases);
+        if let Some(priority) = a.rt {
+            options = options.with_realtime_priority(priority);
+        }
+        let (worker, _events) = MediaWorker::spawn_with(&format!("rtp-worker-{w}"), options)?;
         workers.push(worker);
     }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(calls as u64);
@@ -299,14 +310,15 @@ fn main() -> Result<()> {
     let prompts = Arc::new(PromptLibrary::load_dir(&root)?);
     let hz = clock_ticks_per_second();
     println!(
-        "rtp_bench: {} s per step, {} send worker(s) with {} phases, {} CPU(s), 20 ms G.711 packets of 172 bytes",
+        "rtp_bench: {} s per step, {} send worker(s) with {} phases at {}, {} CPU(s), 20 ms G.711 packets of 172 bytes",
         a.seconds,
         a.workers,
         a.phases,
+        a.rt.map_or("normal priority".to_owned(), |p| format!("SCHED_FIFO {p}")),
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!(
-        "{:>6} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>7} {:>9} {:>9} {:>9} {:>9}",
+        "{:>6} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>7} {:>9} {:>9} {:>9} {:>9} {:>11} {:>11}",
         "calls",
         "p50 ms",
         "p99 ms",
@@ -318,7 +330,9 @@ fn main() -> Result<()> {
         "cpu us/p",
         "proc us/p",
         "pump us/p",
-        "KiB/call"
+        "KiB/call",
+        "ctl p99 ms",
+        "ctl max ms"
     );
     for &calls in &a.calls {
         let s = run_step(calls, &a, &prompts, hz)?;

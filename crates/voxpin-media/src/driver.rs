@@ -18,6 +18,9 @@
 //!   Symmetric RTP and strict source checks happen there. No task, channel
 //!   or allocation per packet, in either direction. Events come out of an
 //!   unbounded tokio channel (usable from async and blocking code).
+//! - [`WorkerOptions`] sets the number of phases and, for operators who
+//!   grant it, real-time scheduling of the send thread
+//!   ([`set_realtime_priority`], see [`realtime`]).
 
 #![allow(clippy::disallowed_methods)] // the driver is where the clock lives
 
@@ -35,6 +38,9 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use crate::pacer::{LatenessHistogram, Pacer, PacerError, SessionKey};
 use crate::playlist::Playlist;
 use crate::session::{MediaEvent, MediaSession};
+
+pub mod realtime;
+pub use realtime::{set_realtime_priority, RealtimeError};
 
 /// An inclusive range of UDP ports for RTP (only even ports are used).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,6 +209,53 @@ pub enum WorkerError {
     /// A socket operation failed.
     #[error("media socket: {0}")]
     Io(#[from] io::Error),
+    /// The send thread could not get the real-time priority asked for in
+    /// [`WorkerOptions::realtime_priority`]; the worker did not start.
+    #[error("media worker: {0}")]
+    Realtime(#[from] RealtimeError),
+}
+
+/// How a [`MediaWorker`]'s send thread runs.
+///
+/// ```
+/// use voxpin_media::driver::WorkerOptions;
+/// let options = WorkerOptions::default().with_realtime_priority(10);
+/// assert_eq!(options.phases, 20);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerOptions {
+    /// Ticks per 20 ms frame (default 20, i.e. 1 ms ticks). More phases
+    /// spread packets finer (less lateness) at the cost of more wake-ups.
+    pub phases: u32,
+    /// `SCHED_FIFO` priority of the send thread (1–99), or `None` (the
+    /// default) to leave it at normal priority. If the process may not use
+    /// it, [`MediaWorker::spawn_with`] fails with
+    /// [`WorkerError::Realtime`] rather than run silently without it.
+    pub realtime_priority: Option<u8>,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        WorkerOptions {
+            phases: 20,
+            realtime_priority: None,
+        }
+    }
+}
+
+impl WorkerOptions {
+    /// These options with `phases` ticks per 20 ms.
+    pub fn with_phases(mut self, phases: u32) -> Self {
+        self.phases = phases;
+        self
+    }
+
+    /// These options with the send thread under `SCHED_FIFO` at `priority`.
+    pub fn with_realtime_priority(mut self, priority: u8) -> Self {
+        self.realtime_priority = Some(priority);
+        self
+    }
 }
 
 impl MediaWorker {
@@ -220,19 +273,53 @@ impl MediaWorker {
         name: &str,
         phases: u32,
     ) -> io::Result<(MediaWorker, UnboundedReceiver<(SessionKey, MediaEvent)>)> {
+        Self::spawn_with(name, WorkerOptions::default().with_phases(phases)).map_err(|e| match e {
+            WorkerError::Io(e) => e,
+            other => io::Error::other(other),
+        })
+    }
+
+    /// Starts a worker thread called `name` with `options`. Returns once the
+    /// thread runs with the scheduling asked for; fails with
+    /// [`WorkerError::Realtime`] if it could not get it.
+    pub fn spawn_with(
+        name: &str,
+        options: WorkerOptions,
+    ) -> Result<(MediaWorker, UnboundedReceiver<(SessionKey, MediaEvent)>), WorkerError> {
         let (commands, command_rx) = mpsc::channel();
         let (event_tx, event_rx) = unbounded_channel();
+        let (started_tx, started_rx) = mpsc::sync_channel(1);
         let poll = Poll::new()?;
         let thread = std::thread::Builder::new()
             .name(name.to_owned())
-            .spawn(move || run(poll, phases, command_rx, event_tx))?;
-        Ok((
-            MediaWorker {
-                commands,
-                thread: Some(thread),
-            },
-            event_rx,
-        ))
+            .spawn(move || {
+                let started = match options.realtime_priority {
+                    Some(priority) => set_realtime_priority(priority),
+                    None => Ok(()),
+                };
+                let ok = started.is_ok();
+                let _ = started_tx.send(started);
+                if ok {
+                    run(poll, options.phases, command_rx, event_tx);
+                }
+            })?;
+        match started_rx.recv() {
+            Ok(Ok(())) => Ok((
+                MediaWorker {
+                    commands,
+                    thread: Some(thread),
+                },
+                event_rx,
+            )),
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                Err(WorkerError::Realtime(e))
+            }
+            Err(_) => {
+                let _ = thread.join();
+                Err(WorkerError::Stopped)
+            }
+        }
     }
 
     fn send(&self, c: Command) -> Result<(), WorkerError> {
