@@ -35,6 +35,7 @@ struct Args {
     workers: usize,
     phases: u32,
     rt: Option<u8>,
+    slack_ns: u64,
 }
 
 fn args() -> Result<Args> {
@@ -44,6 +45,7 @@ fn args() -> Result<Args> {
         workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
         phases: 20,
         rt: None,
+        slack_ns: 1000,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -54,6 +56,7 @@ fn args() -> Result<Args> {
             "--workers" => a.workers = value.parse()?,
             "--phases" => a.phases = value.parse()?,
             "--rt" => a.rt = Some(value.parse()?),
+            "--slack-ns" => a.slack_ns = value.parse()?,
             other => bail!("unknown flag {other}"),
         }
     }
@@ -148,6 +151,8 @@ struct Step {
     process_cpu_us_per_packet: f64,
     pump_us_per_packet: f64,
     kib_per_call: f64,
+    wakeup_p99: Duration,
+    wakeup_max: Duration,
     control_p99: Duration,
     control_max: Duration,
 }
@@ -174,7 +179,10 @@ fn run_step(calls: usize, a: &Args, prompts: &Arc<PromptLibrary>, hz: f64) -> Re
     let mut workers = Vec::new();
     for w in 0..a.workers {
         // Events are not needed here; the receiver is dropped.
-        let mut options = WorkerOptions::default().with_phases(a.phases);
+        let slack = (a.slack_ns > 0).then(|| Duration::from_nanos(a.slack_ns));
+        let mut options = WorkerOptions::default()
+            .with_phases(a.phases)
+            .with_timer_slack(slack);
         if let Some(priority) = a.rt {
             options = options.with_realtime_priority(priority);
         }
@@ -238,11 +246,13 @@ fn run_step(calls: usize, a: &Args, prompts: &Arc<PromptLibrary>, hz: f64) -> Re
     let proc0 = process_cpu();
     std::thread::sleep(Duration::from_secs(a.seconds));
     let mut lateness = LatenessHistogram::new();
+    let mut wakeup = LatenessHistogram::new();
     let mut sent_after = 0;
     let mut errors = 0;
     for w in &workers {
         let r = w.report()?;
         lateness.merge(&r.lateness);
+        wakeup.merge(&r.wakeup_lateness);
         sent_after += r.packets_sent;
         errors += r.send_errors;
     }
@@ -259,27 +269,38 @@ fn run_step(calls: usize, a: &Args, prompts: &Arc<PromptLibrary>, hz: f64) -> Re
     let packets = sent_after - sent_before;
     let per_packet = |ticks: u64| ticks as f64 / hz * 1e6 / packets.max(1) as f64;
 
-    // A bare pump: the same packets from the same number of sockets, no pacing.
-    let pump_sockets: Vec<UdpSocket> = (0..calls)
-        .map(|_| UdpSocket::bind("127.0.0.1:0"))
-        .collect::<Result<_, _>>()?;
+    // A bare pump: the same packets from the same number of sockets, no
+    // pacing, on as many threads as there are workers (so both sides pay
+    // the same cross-CPU costs of sending to the shared sinks at once).
+    let per_thread = calls.div_ceil(a.workers.max(1));
     let pump_packets = (calls * 50 * 2) as u64;
-    let pump = std::thread::Builder::new()
-        .name("bare-pump".into())
-        .spawn(move || {
-            let packet = [0x80u8; 172];
-            for i in 0..pump_packets as usize {
-                let _ = pump_sockets[i % pump_sockets.len()]
-                    .send_to(&packet, sink_addrs[i % sink_addrs.len()]);
-            }
-            std::fs::read_to_string("/proc/thread-self/stat")
-                .ok()
-                .and_then(|s| cpu_ticks(&s))
-                .unwrap_or(0)
-        })?;
-    let pump_ticks = pump
-        .join()
-        .map_err(|_| anyhow::anyhow!("pump thread panicked"))?;
+    let pumps = (0..a.workers.max(1))
+        .map(|t| {
+            let sockets: Vec<UdpSocket> = (0..per_thread)
+                .map(|_| UdpSocket::bind("127.0.0.1:0"))
+                .collect::<Result<_, _>>()?;
+            let sinks = sink_addrs.clone();
+            let count = pump_packets as usize / a.workers.max(1);
+            Ok(std::thread::Builder::new()
+                .name(format!("bare-pump-{t}"))
+                .spawn(move || {
+                    let packet = [0x80u8; 172];
+                    for i in 0..count {
+                        let _ = sockets[i % sockets.len()].send_to(&packet, sinks[i % sinks.len()]);
+                    }
+                    std::fs::read_to_string("/proc/thread-self/stat")
+                        .ok()
+                        .and_then(|s| cpu_ticks(&s))
+                        .unwrap_or(0)
+                })?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut pump_ticks = 0;
+    for p in pumps {
+        pump_ticks += p
+            .join()
+            .map_err(|_| anyhow::anyhow!("pump thread panicked"))?;
+    }
     drop(sinks);
 
     Ok(Step {
@@ -295,6 +316,8 @@ fn run_step(calls: usize, a: &Args, prompts: &Arc<PromptLibrary>, hz: f64) -> Re
         process_cpu_us_per_packet: per_packet(proc1 - proc0),
         pump_us_per_packet: pump_ticks as f64 / hz * 1e6 / pump_packets as f64,
         kib_per_call: rss_after.saturating_sub(rss_before) as f64 / calls as f64,
+        wakeup_p99: wakeup.quantile(0.99),
+        wakeup_max: wakeup.max(),
         control_p99: control.quantile(0.99),
         control_max: control.max(),
     })
@@ -318,7 +341,7 @@ fn main() -> Result<()> {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!(
-        "{:>6} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>7} {:>9} {:>9} {:>9} {:>9} {:>11} {:>11}",
+        "{:>6} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>7} {:>9} {:>9} {:>9} {:>9} {:>11} {:>11} {:>11} {:>11}",
         "calls",
         "p50 ms",
         "p99 ms",
@@ -331,13 +354,15 @@ fn main() -> Result<()> {
         "proc us/p",
         "pump us/p",
         "KiB/call",
+        "wake p99 ms",
+        "wake max ms",
         "ctl p99 ms",
         "ctl max ms"
     );
     for &calls in &a.calls {
         let s = run_step(calls, &a, &prompts, hz)?;
         println!(
-            "{:>6} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>7} {:>9.2} {:>9.2} {:>9.2} {:>9.1} {:>11} {:>11}",
+            "{:>6} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>7} {:>9.2} {:>9.2} {:>9.2} {:>9.1} {:>11} {:>11} {:>11} {:>11}",
             s.calls,
             ms(s.p50),
             ms(s.p99),
@@ -350,6 +375,8 @@ fn main() -> Result<()> {
             s.process_cpu_us_per_packet,
             s.pump_us_per_packet,
             s.kib_per_call,
+            ms(s.wakeup_p99),
+            ms(s.wakeup_max),
             ms(s.control_p99),
             ms(s.control_max)
         );

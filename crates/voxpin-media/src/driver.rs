@@ -171,6 +171,9 @@ impl RtpSocket {
 pub struct WorkerReport {
     /// Lateness of every packet sent.
     pub lateness: LatenessHistogram,
+    /// How late the thread woke for each tick it slept until (what the
+    /// machine adds before any packet is built: compare with `lateness`).
+    pub wakeup_lateness: LatenessHistogram,
     /// Packets handed to the kernel.
     pub packets_sent: u64,
     /// Packets the kernel refused (buffer full or unreachable).
@@ -233,6 +236,11 @@ pub struct WorkerOptions {
     /// it, [`MediaWorker::spawn_with`] fails with
     /// [`WorkerError::Realtime`] rather than run silently without it.
     pub realtime_priority: Option<u8>,
+    /// Timer slack of the send thread (Linux `PR_SET_TIMERSLACK`): how much
+    /// later than asked the kernel may fire its wake-up timer to batch it
+    /// with others. Default 1 µs (the kernel's default for normal threads
+    /// is 50 µs; real-time threads get none). `None` keeps the kernel's.
+    pub timer_slack: Option<Duration>,
 }
 
 impl Default for WorkerOptions {
@@ -240,6 +248,7 @@ impl Default for WorkerOptions {
         WorkerOptions {
             phases: 20,
             realtime_priority: None,
+            timer_slack: Some(Duration::from_micros(1)),
         }
     }
 }
@@ -248,6 +257,12 @@ impl WorkerOptions {
     /// These options with `phases` ticks per 20 ms.
     pub fn with_phases(mut self, phases: u32) -> Self {
         self.phases = phases;
+        self
+    }
+
+    /// These options with a timer slack of `slack` (`None`: the kernel's).
+    pub fn with_timer_slack(mut self, slack: Option<Duration>) -> Self {
+        self.timer_slack = slack;
         self
     }
 
@@ -297,6 +312,9 @@ impl MediaWorker {
                     Some(priority) => set_realtime_priority(priority),
                     None => Ok(()),
                 };
+                if let Some(slack) = options.timer_slack {
+                    set_timer_slack(slack);
+                }
                 let ok = started.is_ok();
                 let _ = started_tx.send(started);
                 if ok {
@@ -391,6 +409,56 @@ struct Call {
 /// The longest the thread sleeps with no session (to pick up commands).
 const IDLE_WAIT: Duration = Duration::from_millis(5);
 
+/// Sets the calling thread's timer slack (at least 1 ns). A failure only
+/// costs precision, so it is logged, not returned.
+fn set_timer_slack(slack: Duration) {
+    let nanos = u64::try_from(slack.as_nanos()).unwrap_or(u64::MAX).max(1);
+    let value = std::num::NonZeroU64::new(nanos);
+    if let Err(e) = rustix::thread::set_current_timer_slack(value) {
+        tracing::warn!(error = %e, "cannot set the media thread's timer slack");
+    }
+}
+
+/// Sleeps to absolute deadlines on `CLOCK_MONOTONIC` (the clock behind
+/// `Instant` on Linux) with `clock_nanosleep(TIMER_ABSTIME)`: a thread
+/// preempted between reading the clock and going to sleep still wakes at
+/// the deadline, not that much later.
+struct MonotonicClock {
+    base: Instant,
+    base_ts: rustix::time::Timespec,
+}
+
+impl MonotonicClock {
+    fn new() -> Self {
+        let base_ts = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+        MonotonicClock {
+            base: Instant::now(),
+            base_ts,
+        }
+    }
+
+    fn sleep_until(&self, deadline: Instant) {
+        let offset = deadline.saturating_duration_since(self.base);
+        let target = rustix::time::Timespec::try_from(offset)
+            .ok()
+            .and_then(|o| self.base_ts.checked_add(o));
+        match target {
+            // An interruption (EINTR) just ends this sleep early; the loop
+            // comes back here with a fresh deadline.
+            Some(t) => {
+                let _ = rustix::thread::clock_nanosleep_absolute(
+                    rustix::thread::ClockId::Monotonic,
+                    &t,
+                );
+            }
+            None => {
+                let now = Instant::now();
+                std::thread::sleep(deadline.saturating_duration_since(now));
+            }
+        }
+    }
+}
+
 fn token(key: SessionKey) -> Token {
     // Keys are caller-chosen u64; on 32-bit targets distinct keys could
     // share a token, which only costs a spurious read attempt.
@@ -403,6 +471,7 @@ fn run(
     commands: Receiver<Command>,
     events: UnboundedSender<(SessionKey, MediaEvent)>,
 ) {
+    let clock = MonotonicClock::new();
     let mut pacer = Pacer::with_phases(Instant::now(), phases);
     let mut calls: HashMap<SessionKey, Call> = HashMap::new();
     let mut readable = Events::with_capacity(1024);
@@ -452,9 +521,17 @@ fn run(
             let _ = events.send(ev);
         }
         let now = Instant::now();
-        let deadline = pacer.poll_timeout().unwrap_or(now + IDLE_WAIT);
-        if let Some(wait) = deadline.checked_duration_since(now) {
-            std::thread::sleep(wait.min(IDLE_WAIT));
+        match pacer.poll_timeout() {
+            Some(tick) if tick <= now + IDLE_WAIT => {
+                if tick > now {
+                    clock.sleep_until(tick);
+                    let woke = Instant::now();
+                    report
+                        .wakeup_lateness
+                        .record(woke.saturating_duration_since(tick));
+                }
+            }
+            _ => clock.sleep_until(now + IDLE_WAIT),
         }
     }
 }
@@ -518,6 +595,7 @@ fn handle_command(
         }
         Command::ResetLateness => {
             pacer.lateness_mut().reset();
+            report.wakeup_lateness.reset();
             Ok(())
         }
         Command::Shutdown => Ok(()),
@@ -531,6 +609,19 @@ fn handle_command(
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;
+
+    #[test]
+    fn absolute_sleep_wakes_at_the_instant_not_before() {
+        // `Instant` and the absolute sleep must share one clock: waking
+        // before the deadline would mean they do not.
+        let clock = MonotonicClock::new();
+        for micros in [0u64, 300, 2_000] {
+            let deadline = Instant::now() + Duration::from_micros(micros);
+            clock.sleep_until(deadline);
+            let woke = Instant::now();
+            assert!(woke >= deadline, "woke {:?} early", deadline - woke);
+        }
+    }
 
     #[test]
     fn ports_are_even_unique_and_returned() {
