@@ -6,17 +6,25 @@
 //! a bare UDP pump sending as many packets from the same number of sockets
 //! without pacing, resident memory per call, and a control: the wake-up
 //! lateness of an idle thread sleeping to 1 ms deadlines during the same
-//! window (what the machine adds before any work is done).
+//! window (what the machine adds before any work is done). The wake
+//! columns show how late the send threads themselves woke for their ticks.
 //!
 //! ```text
 //! cargo run --release -p voxpin-media --features driver --example rtp_bench -- \
-//!     [--seconds 10] [--calls 500,1000,2000,4000] [--workers 2] [--phases 20] [--rt 10]
+//!     [--seconds 10] [--calls 500,1000,2000,4000] [--workers 2] [--phases 20] \
+//!     [--rt 10] [--spin-us 300] [--slack-ns 1000]
 //! ```
 //!
 //! `--rt N` puts the send threads (only them) under `SCHED_FIFO` priority N,
 //! as `WorkerOptions::realtime_priority` does in production; the control
 //! thread stays at normal priority, so its column keeps showing what the
-//! machine adds.
+//! machine adds. `--spin-us` and `--slack-ns` set `WorkerOptions::spin`
+//! and `WorkerOptions::timer_slack` (0: the kernel's default slack).
+//!
+//! Two pumps give the floor of the CPU cost: a bare pump sending the same
+//! packets from as many sockets in a tight loop, and a paced pump that
+//! sleeps to the same tick grid and sends the same packets per tick, with
+//! no session work (the difference to the workers is what our code costs).
 #![allow(clippy::disallowed_methods)] // a benchmark reads the clock
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
@@ -26,7 +34,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use rand::SeedableRng;
-use voxpin_media::driver::{MediaWorker, PortAllocator, PortRange, WorkerOptions};
+use voxpin_media::driver::{
+    set_realtime_priority, MediaWorker, PortAllocator, PortRange, WorkerOptions,
+};
 use voxpin_media::*;
 
 struct Args {
@@ -36,6 +46,7 @@ struct Args {
     phases: u32,
     rt: Option<u8>,
     slack_ns: u64,
+    spin_us: u64,
 }
 
 fn args() -> Result<Args> {
@@ -46,6 +57,7 @@ fn args() -> Result<Args> {
         phases: 20,
         rt: None,
         slack_ns: 1000,
+        spin_us: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -57,6 +69,7 @@ fn args() -> Result<Args> {
             "--phases" => a.phases = value.parse()?,
             "--rt" => a.rt = Some(value.parse()?),
             "--slack-ns" => a.slack_ns = value.parse()?,
+            "--spin-us" => a.spin_us = value.parse()?,
             other => bail!("unknown flag {other}"),
         }
     }
@@ -150,6 +163,7 @@ struct Step {
     cpu_us_per_packet: f64,
     process_cpu_us_per_packet: f64,
     pump_us_per_packet: f64,
+    paced_pump_us_per_packet: f64,
     kib_per_call: f64,
     wakeup_p99: Duration,
     wakeup_max: Duration,
@@ -182,7 +196,8 @@ fn run_step(calls: usize, a: &Args, prompts: &Arc<PromptLibrary>, hz: f64) -> Re
         let slack = (a.slack_ns > 0).then(|| Duration::from_nanos(a.slack_ns));
         let mut options = WorkerOptions::default()
             .with_phases(a.phases)
-            .with_timer_slack(slack);
+            .with_timer_slack(slack)
+            .with_spin(Duration::from_micros(a.spin_us));
         if let Some(priority) = a.rt {
             options = options.with_realtime_priority(priority);
         }
@@ -269,38 +284,8 @@ fn run_step(calls: usize, a: &Args, prompts: &Arc<PromptLibrary>, hz: f64) -> Re
     let packets = sent_after - sent_before;
     let per_packet = |ticks: u64| ticks as f64 / hz * 1e6 / packets.max(1) as f64;
 
-    // A bare pump: the same packets from the same number of sockets, no
-    // pacing, on as many threads as there are workers (so both sides pay
-    // the same cross-CPU costs of sending to the shared sinks at once).
-    let per_thread = calls.div_ceil(a.workers.max(1));
-    let pump_packets = (calls * 50 * 2) as u64;
-    let pumps = (0..a.workers.max(1))
-        .map(|t| {
-            let sockets: Vec<UdpSocket> = (0..per_thread)
-                .map(|_| UdpSocket::bind("127.0.0.1:0"))
-                .collect::<Result<_, _>>()?;
-            let sinks = sink_addrs.clone();
-            let count = pump_packets as usize / a.workers.max(1);
-            Ok(std::thread::Builder::new()
-                .name(format!("bare-pump-{t}"))
-                .spawn(move || {
-                    let packet = [0x80u8; 172];
-                    for i in 0..count {
-                        let _ = sockets[i % sockets.len()].send_to(&packet, sinks[i % sinks.len()]);
-                    }
-                    std::fs::read_to_string("/proc/thread-self/stat")
-                        .ok()
-                        .and_then(|s| cpu_ticks(&s))
-                        .unwrap_or(0)
-                })?)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let mut pump_ticks = 0;
-    for p in pumps {
-        pump_ticks += p
-            .join()
-            .map_err(|_| anyhow::anyhow!("pump thread panicked"))?;
-    }
+    let pump_us_per_packet = pump(calls, a, &sink_addrs, None, hz)?;
+    let paced_pump_us_per_packet = pump(calls, a, &sink_addrs, Some(a.phases), hz)?;
     drop(sinks);
 
     Ok(Step {
@@ -314,13 +299,84 @@ fn run_step(calls: usize, a: &Args, prompts: &Arc<PromptLibrary>, hz: f64) -> Re
         errors,
         cpu_us_per_packet: per_packet(cpu1 - cpu0),
         process_cpu_us_per_packet: per_packet(proc1 - proc0),
-        pump_us_per_packet: pump_ticks as f64 / hz * 1e6 / pump_packets as f64,
+        pump_us_per_packet,
+        paced_pump_us_per_packet,
         kib_per_call: rss_after.saturating_sub(rss_before) as f64 / calls as f64,
         wakeup_p99: wakeup.quantile(0.99),
         wakeup_max: wakeup.max(),
         control_p99: control.quantile(0.99),
         control_max: control.max(),
     })
+}
+
+/// CPU µs per packet of a bare UDP pump: 172-byte datagrams from `calls`
+/// sockets (split over as many threads as there are workers, so both sides
+/// pay the same cross-CPU costs of sending to the shared sinks at once) to
+/// the same sinks, with no session work at all. Unpaced, it sends 2 s of
+/// the calls' packets in a tight loop; paced with `phases`, each thread
+/// sleeps to the same tick grid as a worker and sends the same share of
+/// packets per tick, for 3 s (same priority as the workers).
+fn pump(calls: usize, a: &Args, sinks: &[SocketAddr], phases: Option<u32>, hz: f64) -> Result<f64> {
+    let threads = a.workers.max(1);
+    let per_thread = calls.div_ceil(threads);
+    let seconds = if phases.is_some() { 3 } else { 2 };
+    let per_thread_packets = per_thread * 50 * seconds;
+    let handles = (0..threads)
+        .map(|t| {
+            let sockets: Vec<UdpSocket> = (0..per_thread)
+                .map(|_| UdpSocket::bind("127.0.0.1:0"))
+                .collect::<Result<_, _>>()?;
+            let sinks = sinks.to_vec();
+            let rt = a.rt;
+            Ok(std::thread::Builder::new()
+                .name(format!("bare-pump-{t}"))
+                .spawn(move || {
+                    let packet = [0x80u8; 172];
+                    let send = |i: usize| {
+                        let socket = &sockets[i % sockets.len()];
+                        let _ = socket.send_to(&packet, sinks[i % sinks.len()]);
+                    };
+                    match phases {
+                        None => (0..per_thread_packets).for_each(send),
+                        Some(phases) => {
+                            if let Some(priority) = rt {
+                                let _ = set_realtime_priority(priority);
+                            }
+                            let phases = phases.max(1) as usize;
+                            let tick = Duration::from_millis(20) / phases as u32;
+                            let mut deadline = Instant::now();
+                            let mut next = 0;
+                            for k in 0.. {
+                                // Tick k sends the sockets of phase k % phases.
+                                let mut i = k % phases;
+                                while i < per_thread && next < per_thread_packets {
+                                    send(i);
+                                    next += 1;
+                                    i += phases;
+                                }
+                                if next >= per_thread_packets {
+                                    break;
+                                }
+                                deadline += tick;
+                                let now = Instant::now();
+                                std::thread::sleep(deadline.saturating_duration_since(now));
+                            }
+                        }
+                    }
+                    std::fs::read_to_string("/proc/thread-self/stat")
+                        .ok()
+                        .and_then(|s| cpu_ticks(&s))
+                        .unwrap_or(0)
+                })?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut ticks = 0;
+    for h in handles {
+        ticks += h
+            .join()
+            .map_err(|_| anyhow::anyhow!("pump thread panicked"))?;
+    }
+    Ok(ticks as f64 / hz * 1e6 / (per_thread_packets * threads) as f64)
 }
 
 fn ms(d: Duration) -> String {
@@ -333,15 +389,16 @@ fn main() -> Result<()> {
     let prompts = Arc::new(PromptLibrary::load_dir(&root)?);
     let hz = clock_ticks_per_second();
     println!(
-        "rtp_bench: {} s per step, {} send worker(s) with {} phases at {}, {} CPU(s), 20 ms G.711 packets of 172 bytes",
+        "rtp_bench: {} s per step, {} send worker(s) with {} phases at {}, spin {} µs, {} CPU(s), 20 ms G.711 packets of 172 bytes",
         a.seconds,
         a.workers,
         a.phases,
         a.rt.map_or("normal priority".to_owned(), |p| format!("SCHED_FIFO {p}")),
+        a.spin_us,
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!(
-        "{:>6} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>7} {:>9} {:>9} {:>9} {:>9} {:>11} {:>11} {:>11} {:>11}",
+        "{:>6} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>7} {:>9} {:>9} {:>9} {:>10} {:>9} {:>11} {:>11} {:>11} {:>11}",
         "calls",
         "p50 ms",
         "p99 ms",
@@ -353,6 +410,7 @@ fn main() -> Result<()> {
         "cpu us/p",
         "proc us/p",
         "pump us/p",
+        "paced us/p",
         "KiB/call",
         "wake p99 ms",
         "wake max ms",
@@ -362,7 +420,7 @@ fn main() -> Result<()> {
     for &calls in &a.calls {
         let s = run_step(calls, &a, &prompts, hz)?;
         println!(
-            "{:>6} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>7} {:>9.2} {:>9.2} {:>9.2} {:>9.1} {:>11} {:>11} {:>11} {:>11}",
+            "{:>6} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>7} {:>9.2} {:>9.2} {:>9.2} {:>10.2} {:>9.1} {:>11} {:>11} {:>11} {:>11}",
             s.calls,
             ms(s.p50),
             ms(s.p99),
@@ -374,6 +432,7 @@ fn main() -> Result<()> {
             s.cpu_us_per_packet,
             s.process_cpu_us_per_packet,
             s.pump_us_per_packet,
+            s.paced_pump_us_per_packet,
             s.kib_per_call,
             ms(s.wakeup_p99),
             ms(s.wakeup_max),

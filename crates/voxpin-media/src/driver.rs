@@ -25,6 +25,7 @@
 #![allow(clippy::disallowed_methods)] // the driver is where the clock lives
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
@@ -221,9 +222,12 @@ pub enum WorkerError {
 /// How a [`MediaWorker`]'s send thread runs.
 ///
 /// ```
+/// use std::time::Duration;
 /// use voxpin_media::driver::WorkerOptions;
 /// let options = WorkerOptions::default().with_realtime_priority(10);
 /// assert_eq!(options.phases, 20);
+/// assert_eq!(options.timer_slack, Some(Duration::from_micros(1)));
+/// assert_eq!(options.spin, Duration::ZERO);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -241,6 +245,10 @@ pub struct WorkerOptions {
     /// with others. Default 1 µs (the kernel's default for normal threads
     /// is 50 µs; real-time threads get none). `None` keeps the kernel's.
     pub timer_slack: Option<Duration>,
+    /// Wake this long before each tick and busy-wait the rest (default
+    /// zero: no spinning). Costs that much CPU per tick; keeps the CPU from
+    /// going idle just before the tick, whose exit can be slow on VMs.
+    pub spin: Duration,
 }
 
 impl Default for WorkerOptions {
@@ -249,6 +257,7 @@ impl Default for WorkerOptions {
             phases: 20,
             realtime_priority: None,
             timer_slack: Some(Duration::from_micros(1)),
+            spin: Duration::ZERO,
         }
     }
 }
@@ -263,6 +272,12 @@ impl WorkerOptions {
     /// These options with a timer slack of `slack` (`None`: the kernel's).
     pub fn with_timer_slack(mut self, slack: Option<Duration>) -> Self {
         self.timer_slack = slack;
+        self
+    }
+
+    /// These options spinning for `spin` before each tick.
+    pub fn with_spin(mut self, spin: Duration) -> Self {
+        self.spin = spin;
         self
     }
 
@@ -318,7 +333,7 @@ impl MediaWorker {
                 let ok = started.is_ok();
                 let _ = started_tx.send(started);
                 if ok {
-                    run(poll, options.phases, command_rx, event_tx);
+                    run(poll, options, command_rx, event_tx);
                 }
             })?;
         match started_rx.recv() {
@@ -406,6 +421,31 @@ struct Call {
     _lease: PortLease,
 }
 
+/// The worker's sockets by session key, looked up once per packet. Keys
+/// are chosen by the engine, not by the network, so a multiplicative hash
+/// is enough and saves SipHash's cost on the hot path.
+type Calls = HashMap<SessionKey, Call, BuildHasherDefault<KeyHasher>>;
+
+/// Fibonacci hashing of a `u64` key (other inputs fold bytes in first).
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, key: u64) {
+        self.0 = (self.0 ^ key).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// The longest the thread sleeps with no session (to pick up commands).
 const IDLE_WAIT: Duration = Duration::from_millis(5);
 
@@ -467,13 +507,13 @@ fn token(key: SessionKey) -> Token {
 
 fn run(
     mut poll: Poll,
-    phases: u32,
+    options: WorkerOptions,
     commands: Receiver<Command>,
     events: UnboundedSender<(SessionKey, MediaEvent)>,
 ) {
     let clock = MonotonicClock::new();
-    let mut pacer = Pacer::with_phases(Instant::now(), phases);
-    let mut calls: HashMap<SessionKey, Call> = HashMap::new();
+    let mut pacer = Pacer::with_phases(Instant::now(), options.phases);
+    let mut calls = Calls::default();
     let mut readable = Events::with_capacity(1024);
     let mut buf = [0u8; 2048];
     let mut report = WorkerReport::default();
@@ -524,7 +564,13 @@ fn run(
         match pacer.poll_timeout() {
             Some(tick) if tick <= now + IDLE_WAIT => {
                 if tick > now {
-                    clock.sleep_until(tick);
+                    let early = tick.checked_sub(options.spin).unwrap_or(tick);
+                    if early > now {
+                        clock.sleep_until(early);
+                    }
+                    while Instant::now() < tick {
+                        std::hint::spin_loop();
+                    }
                     let woke = Instant::now();
                     report
                         .wakeup_lateness
@@ -539,7 +585,7 @@ fn run(
 fn handle_command(
     command: Command,
     pacer: &mut Pacer,
-    calls: &mut HashMap<SessionKey, Call>,
+    calls: &mut Calls,
     poll: &Poll,
     report: &mut WorkerReport,
 ) {

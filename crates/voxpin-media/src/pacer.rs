@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use crate::playlist::{Playlist, PlaylistError};
 use crate::prompt::FRAME_DURATION;
-use crate::session::{MediaEvent, MediaSession, PACKET_LEN};
+use crate::session::{nanos_saturating, MediaEvent, MediaSession, PACKET_LEN};
 
 /// The caller's identifier of a session inside a [`Pacer`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -74,6 +74,7 @@ struct Entry {
 pub struct Pacer {
     epoch: Instant,
     tick: Duration,
+    tick_nanos: u64,
     phases: usize,
     slab: Vec<Option<Entry>>,
     free: Vec<usize>,
@@ -99,6 +100,7 @@ impl Pacer {
         Pacer {
             epoch: now,
             tick: FRAME_DURATION / phases,
+            tick_nanos: nanos_saturating(FRAME_DURATION / phases).max(1),
             phases: phases as usize,
             slab: Vec::new(),
             free: Vec::new(),
@@ -325,13 +327,11 @@ impl Pacer {
     }
 
     fn tick_time(&self, tick: u64) -> Instant {
-        let nanos = u64::try_from(self.tick.as_nanos()).unwrap_or(u64::MAX);
-        self.epoch + Duration::from_nanos(tick.saturating_mul(nanos))
+        self.epoch + Duration::from_nanos(tick.saturating_mul(self.tick_nanos))
     }
 
     fn tick_at(&self, now: Instant) -> u64 {
-        let since = now.saturating_duration_since(self.epoch).as_nanos();
-        u64::try_from(since / self.tick.as_nanos().max(1)).unwrap_or(u64::MAX)
+        nanos_saturating(now.saturating_duration_since(self.epoch)) / self.tick_nanos
     }
 
     fn first_tick_of_phase(&self, now: Instant, phase: usize) -> Instant {

@@ -604,14 +604,20 @@ impl MediaSession {
     }
 
     fn slot_at_or_before(&self, now: Instant) -> u64 {
-        let since = now.saturating_duration_since(self.t0).as_nanos();
-        u64::try_from(since / u128::from(FRAME_NANOS)).unwrap_or(u64::MAX)
+        nanos_saturating(now.saturating_duration_since(self.t0)) / FRAME_NANOS
     }
 
     fn slot_at_or_after(&self, now: Instant) -> u64 {
-        let since = now.saturating_duration_since(self.t0).as_nanos();
-        u64::try_from(since.div_ceil(u128::from(FRAME_NANOS))).unwrap_or(u64::MAX)
+        nanos_saturating(now.saturating_duration_since(self.t0)).div_ceil(FRAME_NANOS)
     }
+}
+
+/// A duration in nanoseconds, saturating at `u64::MAX` (584 years): 64-bit
+/// arithmetic on the per-packet path instead of 128-bit division.
+pub(crate) fn nanos_saturating(d: Duration) -> u64 {
+    d.as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(d.subsec_nanos()))
 }
 
 const FRAME_NANOS: u64 = FRAME_DURATION.as_nanos() as u64;
