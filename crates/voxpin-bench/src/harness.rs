@@ -31,8 +31,11 @@ pub struct Harness {
     pub prompts: PathBuf,
     /// CPU clock ticks per second.
     pub ticks: f64,
-    /// Real-time priority (`chrt -f N`) for voxpin and the pump, if set.
+    /// Real-time priority: voxpin's `[rtp] realtime_priority` and `chrt -f N`
+    /// for the (single-threaded) floor pump, if set.
     pub rt: Option<u8>,
+    /// voxpin's `[rtp] pacing_phases`, if set.
+    pub pacing_phases: Option<u32>,
     /// Next phone number suffix (numbers are never reused in a run).
     next_number: AtomicU64,
 }
@@ -69,6 +72,7 @@ impl Harness {
             prompts,
             ticks,
             rt: None,
+            pacing_phases: None,
             next_number: AtomicU64::new(0),
         }
     }
@@ -102,7 +106,13 @@ impl Harness {
         }
         std::fs::write(
             dir.join("voxpin.toml"),
-            setup::config(self.ports, &self.prompts, max_calls),
+            setup::config(
+                self.ports,
+                &self.prompts,
+                max_calls,
+                self.rt,
+                self.pacing_phases,
+            ),
         )?;
         let pcap_path = match pcap {
             Some(bytes) => {
@@ -126,7 +136,9 @@ impl Harness {
             ),
         )?;
         let run_args = ["run".into(), "--config".into(), "voxpin.toml".into()];
-        let mut voxpin = self.start_maybe_rt("voxpin", &self.voxpin, &run_args, &dir)?;
+        // With `rt`, voxpin puts only its engine thread under SCHED_FIFO
+        // (`[rtp] realtime_priority`); the API and SIP runtime stay normal.
+        let mut voxpin = Proc::start("voxpin", &self.voxpin, &run_args, &dir)?;
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut client = Client::new(self.api(), API_KEY);
         loop {

@@ -70,10 +70,13 @@ struct Cli {
     /// S3 calls when S2 does not run (else half the largest S2 count with no failed call).
     #[arg(long)]
     s3_calls: Option<u32>,
-    /// Run voxpin and the floor pump with real-time priority `chrt -f N`
-    /// (as an operator would with systemd's CPUSchedulingPolicy=fifo).
+    /// Real-time priority N: voxpin's engine thread under SCHED_FIFO
+    /// (`[rtp] realtime_priority = N`) and the floor pump under `chrt -f N`.
     #[arg(long)]
     rt: Option<u8>,
+    /// voxpin's `[rtp] pacing_phases` (send slots per 20 ms; default: voxpin's).
+    #[arg(long)]
+    pacing_phases: Option<u32>,
     /// Keep the scratch directory (configs, logs, SIPp traces) and print it.
     #[arg(long)]
     keep: bool,
@@ -178,12 +181,14 @@ fn main() -> anyhow::Result<()> {
         floor: cli.steps.iter().any(|s| s == "floor"),
     };
     let scratch = tempfile::Builder::new().prefix("voxpin-bench-").tempdir()?;
-    let h = Harness::new(
+    let mut h = Harness::new(
         scratch.path(),
         voxpin.clone(),
         prompts,
         procs::clock_ticks(),
     );
+    h.rt = cli.rt;
+    h.pacing_phases = cli.pacing_phases;
     let mut meta = steps::machine(&voxpin);
     meta.push((
         "command".into(),
@@ -191,6 +196,7 @@ fn main() -> anyhow::Result<()> {
     ));
     meta.push(("plan".into(), format!("{plan:?}")));
     meta.push(("realtime_priority".into(), format!("{:?}", cli.rt)));
+    meta.push(("pacing_phases".into(), format!("{:?}", cli.pacing_phases)));
     let mut rows: Vec<Row> = Vec::new();
     let has = |s: &str| cli.steps.iter().any(|x| x == s);
     let result = (|| -> anyhow::Result<()> {

@@ -47,7 +47,22 @@ impl Default for Ports {
 }
 
 /// voxpin's config: SIPp as the only trunk, limits out of the way.
-pub fn config(ports: Ports, prompts_dir: &Path, max_calls: u32) -> String {
+/// `realtime`: SCHED_FIFO priority of voxpin's engine thread (`None`:
+/// normal priority, and the key is left out).
+/// `phases`: `[rtp] pacing_phases` (`None`: voxpin's default).
+pub fn config(
+    ports: Ports,
+    prompts_dir: &Path,
+    max_calls: u32,
+    realtime: Option<u8>,
+    phases: Option<u32>,
+) -> String {
+    let mut realtime = realtime
+        .map(|p| format!("realtime_priority = {p}\n"))
+        .unwrap_or_default();
+    if let Some(n) = phases {
+        realtime.push_str(&format!("pacing_phases = {n}\n"));
+    }
     format!(
         r#"[sip]
 listen_udp = "127.0.0.1:{sip}"
@@ -58,7 +73,7 @@ advertised_address = "127.0.0.1"
 address = "127.0.0.1"
 port_min = {rtp_min}
 port_max = {rtp_max}
-
+{realtime}
 [api]
 listen = "127.0.0.1:{api}"
 keys = ["{API_KEY}"]

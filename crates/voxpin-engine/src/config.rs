@@ -7,6 +7,9 @@ use voxpin_sip::EndpointConfig;
 
 use crate::trunk::Trunks;
 
+/// Default pacing ticks per 20 ms frame (250 µs ticks).
+pub const DEFAULT_PACER_PHASES: u32 = 80;
+
 /// Everything the engine needs to know that is not a dialplan or a prompt.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -29,6 +32,11 @@ pub struct EngineConfig {
     pub default_language: String,
     /// How long a finished call's record waits for its SMS result.
     pub sms_record_wait: Duration,
+    /// Pacing ticks per 20 ms frame: calls are spread over this many send
+    /// slots, so each wake-up of the IO loop sends about
+    /// `calls / pacer_phases` packets. More phases mean a tick's last packet
+    /// leaves sooner after its deadline, at the price of more wake-ups.
+    pub pacer_phases: u32,
 }
 
 impl EngineConfig {
@@ -45,6 +53,7 @@ impl EngineConfig {
             retry_after: Duration::from_secs(30),
             default_language: "en".into(),
             sms_record_wait: Duration::from_secs(120),
+            pacer_phases: DEFAULT_PACER_PHASES,
         }
     }
 }

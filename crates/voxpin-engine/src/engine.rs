@@ -110,6 +110,7 @@ impl Engine {
         let sip_rng = ChaCha20Rng::seed_from_u64(rng.next_u64());
         let endpoint = Endpoint::new(config.endpoint.clone(), Box::new(sip_rng), now);
         let ports = PortPool::new(config.rtp_port_min, config.rtp_port_max);
+        let pacer = Pacer::with_phases(now, config.pacer_phases);
         Self {
             config,
             endpoint,
@@ -123,7 +124,7 @@ impl Engine {
             by_port: HashMap::new(),
             by_otp: HashMap::new(),
             ports,
-            pacer: Pacer::new(now),
+            pacer,
             queue: VecDeque::new(),
             retries: BTreeSet::new(),
             attempts: HashMap::new(),
@@ -334,10 +335,13 @@ impl Engine {
         }
         if let Some(t) = self.pacer.poll_transmit(self.now) {
             let port = RtpPort(u16::try_from(t.key.0).unwrap_or_default());
+            // Only due packets are handed out, so `now - lateness` is the slot.
+            let deadline = self.now.checked_sub(t.lateness).unwrap_or(self.now);
             return Some(Output::RtpTransmit(RtpTransmit::new(
                 port,
                 t.destination,
                 t.packet,
+                deadline,
             )));
         }
         // Media events raised while sending (a prompt ended, a digit timed

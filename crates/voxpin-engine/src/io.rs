@@ -52,18 +52,27 @@ pub struct RtpTransmit {
     pub port: RtpPort,
     /// The far end's RTP address.
     pub destination: SocketAddr,
+    /// The packet's send slot. The IO loop measures lateness against it at
+    /// the moment it hands the packet to the kernel.
+    pub deadline: Instant,
     buf: [u8; PACKET_LEN],
     len: usize,
 }
 
 impl RtpTransmit {
-    pub(crate) fn new(port: RtpPort, destination: SocketAddr, packet: &[u8]) -> Self {
+    pub(crate) fn new(
+        port: RtpPort,
+        destination: SocketAddr,
+        packet: &[u8],
+        deadline: Instant,
+    ) -> Self {
         let mut buf = [0u8; PACKET_LEN];
         let len = packet.len().min(PACKET_LEN);
         buf[..len].copy_from_slice(&packet[..len]);
         Self {
             port,
             destination,
+            deadline,
             buf,
             len,
         }

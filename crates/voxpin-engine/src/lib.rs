@@ -62,7 +62,7 @@ mod session;
 mod store;
 pub mod trunk;
 
-pub use config::EngineConfig;
+pub use config::{EngineConfig, DEFAULT_PACER_PHASES};
 pub use engine::{Engine, EngineCounters, EngineParts};
 pub use io::{Command, Output, RtpTransmit, SmsRequest, StatusCallback};
 pub use ports::{PortPool, RtpPort};

@@ -97,6 +97,12 @@ pub struct RtpConfig {
     pub port_min: u16,
     /// Last port of the range (inclusive).
     pub port_max: u16,
+    /// Send slots per 20 ms frame: the media loop wakes every
+    /// `20 ms / pacing_phases` and sends the packets due in that slot.
+    pub pacing_phases: u32,
+    /// SCHED_FIFO priority (1–99) for the engine thread, which paces every
+    /// call's RTP; 0 leaves it at normal priority.
+    pub realtime_priority: u8,
 }
 
 /// `[api]`.

@@ -1,101 +1,130 @@
-//! The engine's IO loop: one tokio task owns the sans-IO [`Engine`] and feeds
-//! it everything (SIP from the transport, RTP from per-call sockets, API
-//! commands, SMS results, timeouts, signals), then performs its outputs.
+//! The engine's IO: a dedicated thread owns the sans-IO [`Engine`], the RTP
+//! sockets and the pacing clock; the tokio runtime keeps the HTTP API, the
+//! SIP transport, signals and the SMS and webhook senders.
 //!
 //! ```text
-//!   SipTransport::recv ─┐
-//!   RTP sockets ────────┤ (one channel, receive timestamps taken at recv)
-//!   API commands ───────┼──▶ engine.handle_*(now, ..) ──▶ poll_output() until Timeout
-//!   SMS results ────────┤        SipTransmit → transport   RtpTransmit → socket
-//!   sleep_until(timeout)┤        Open/CloseRtpPort → bind / drop
-//!   SIGTERM / SIGHUP ───┘        SendSms, StatusCallback → spawned senders
-//!                                CallRecord → records file
+//!   tokio runtime                              engine thread ("voxpin-engine")
+//!   ─────────────                              ───────────────────────────────
+//!   API ── Command ─────────────(bounded)──┐
+//!   SipTransport::next_event ── Event ─────┼─▶ engine.handle_*(now, ..)
+//!   SMS results, SIGTERM/SIGHUP ─ Event ───┘   poll_output() until Timeout:
+//!                                                RtpTransmit  → RTP socket (epoll, same thread)
+//!   SipTransport::send ◀──────── Transmit ──────  SipTransmit
+//!   spawned SMS / webhook tasks ◀───────────────  SendSms, StatusCallback
+//!                                                CallRecord   → records file
+//!                                              wait: epoll far from the deadline,
+//!                                              a precise sleep close to it
 //! ```
+//!
+//! Senders on the runtime ring a [`mio::Waker`] after each message, so the
+//! thread wakes at once when it is blocked in `epoll`; close to a pacing
+//! tick it sleeps to the exact deadline and picks the input up right after.
+//! Pacing does not share a thread with the HTTP API or the runtime's timer
+//! wheel, and with `[rtp] realtime_priority` the thread runs under
+//! SCHED_FIFO, as media threads of other telephony engines do.
 //!
 //! SIGTERM drains: new calls get 503, live calls run until the drain deadline,
 //! then the loop ends. SIGHUP reloads the dialplans; a bad set is refused
 //! (logged) and the old one keeps serving.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+mod engine_thread;
 
-use tokio::net::UdpSocket;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mio::{Poll, Waker};
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-use voxpin_engine::{CallRecord, Command, Engine, Output, RtpPort};
+use voxpin_engine::{Command, Engine};
 use voxpin_ivr::DialplanSet;
 use voxpin_otp::OtpId;
-use voxpin_sip::driver::{SipTransport, TransportEvent};
-use zeroize::Zeroizing;
+use voxpin_sip::driver::SipTransport;
 
+use self::engine_thread::{EngineThread, Event, Notifier, WAKER};
 use crate::records::RecordWriter;
-use crate::sms::{SmsMessage, SmsSender};
-use crate::webhook::{StatusEvent, WebhookSender};
+use crate::sms::SmsSender;
+use crate::webhook::WebhookSender;
 
-/// Commands waiting for the engine loop before senders see back-pressure.
+/// Commands waiting for the engine thread before the API sees back-pressure.
 const COMMAND_QUEUE: usize = 4096;
-/// RTP datagrams waiting for the engine loop.
-const RTP_QUEUE: usize = 16_384;
 
-/// A cheap, cloneable way to reach the engine loop (the API's dialer).
+/// A cheap, cloneable way to reach the engine thread (the API's dialer).
 #[derive(Debug, Clone)]
 pub struct EngineHandle {
-    commands: mpsc::Sender<Command>,
+    commands: SyncSender<Command>,
+    waker: Arc<Waker>,
     /// Cleared when the engine starts draining, so the API refuses new OTPs
     /// (503) instead of storing ones that could never be called.
     accepting: Arc<AtomicBool>,
+    /// Alive while the engine thread (or its unstarted inbox) exists.
+    engine_alive: std::sync::Weak<()>,
+}
+
+/// The engine thread's end of an [`EngineHandle`]: its `epoll` instance (the
+/// handle's waker is registered on it) and the command queue. Give it to
+/// [`Driver`].
+#[derive(Debug)]
+pub struct EngineInbox {
+    poll: Poll,
+    waker: Arc<Waker>,
+    commands: Receiver<Command>,
+    alive: Arc<()>,
 }
 
 impl EngineHandle {
-    /// A handle and the receiver the loop reads.
-    pub fn channel() -> (Self, mpsc::Receiver<Command>) {
-        let (commands, rx) = mpsc::channel(COMMAND_QUEUE);
+    /// A handle and the inbox the engine thread reads.
+    pub fn channel() -> std::io::Result<(Self, EngineInbox)> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let (commands, rx) = std::sync::mpsc::sync_channel(COMMAND_QUEUE);
         let accepting = Arc::new(AtomicBool::new(true));
-        (
-            Self {
-                commands,
-                accepting,
-            },
-            rx,
-        )
+        let alive = Arc::new(());
+        let handle = Self {
+            commands,
+            waker: Arc::clone(&waker),
+            accepting,
+            engine_alive: Arc::downgrade(&alive),
+        };
+        let inbox = EngineInbox {
+            poll,
+            waker,
+            commands: rx,
+            alive,
+        };
+        Ok((handle, inbox))
     }
 
-    /// The flag the loop clears when it starts draining (give it to [`Driver`]).
+    /// The flag the engine clears when it starts draining (give it to [`Driver`]).
     pub fn accepting(&self) -> Arc<AtomicBool> {
         Arc::clone(&self.accepting)
     }
 
-    /// Asks the engine to call the phone of `otp` (already in the store).
-    pub async fn dial(&self, otp: OtpId) -> bool {
-        self.commands.send(Command::Dial { otp }).await.is_ok()
-    }
-
-    /// Asks the engine to stop delivering `otp` (hangs up its live call).
-    pub async fn hangup(&self, otp: OtpId) -> bool {
-        self.commands.send(Command::Hangup { otp }).await.is_ok()
-    }
-
-    /// Sends any command; `false` when the engine loop has ended.
+    /// Sends any command; `false` when the queue is full or the engine has
+    /// ended.
     pub fn try_command(&self, command: Command) -> bool {
-        self.commands.try_send(command).is_ok()
+        let sent = self.commands.try_send(command).is_ok();
+        if sent {
+            let _ = self.waker.wake();
+        }
+        sent
     }
 }
 
 /// Loads the dialplan set from disk (SIGHUP calls it again).
 pub type DialplanLoader = Box<dyn Fn() -> anyhow::Result<DialplanSet> + Send>;
 
-/// Everything the loop drives besides the engine.
+/// Everything the engine's IO drives besides the engine.
 pub struct Driver {
     /// The SIP sockets.
     pub transport: SipTransport,
     /// The address RTP sockets bind to.
     pub rtp_address: IpAddr,
-    /// API commands.
-    pub commands: mpsc::Receiver<Command>,
+    /// SCHED_FIFO priority of the engine thread (0: normal priority).
+    pub realtime_priority: u8,
+    /// API commands and the engine thread's `epoll`.
+    pub inbox: EngineInbox,
     /// SMS after calls.
     pub sms: SmsSender,
     /// Status callbacks.
@@ -120,274 +149,105 @@ impl std::fmt::Debug for Driver {
     }
 }
 
-/// A datagram from one of the RTP sockets, stamped at receive.
-struct RtpIn {
-    port: RtpPort,
-    at: Instant,
-    source: SocketAddr,
-    bytes: Vec<u8>,
-}
-
-/// An open RTP port: its socket and its receive task.
-struct RtpSocket {
-    socket: Arc<UdpSocket>,
-    task: JoinHandle<()>,
-}
-
-/// Runs the engine until SIGTERM's drain completes.
-pub async fn run(mut engine: Engine, mut driver: Driver) -> anyhow::Result<()> {
+/// Runs the engine until SIGTERM's drain completes: starts the engine
+/// thread, then serves the SIP transport and the signals for it.
+pub async fn run(engine: Engine, driver: Driver) -> anyhow::Result<()> {
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sighup = signal(SignalKind::hangup())?;
-    let (rtp_tx, mut rtp_rx) = mpsc::channel::<RtpIn>(RTP_QUEUE);
-    let (sms_tx, mut sms_rx) = mpsc::channel::<(OtpId, bool, String)>(1024);
-    let mut rtp: HashMap<RtpPort, RtpSocket> = HashMap::new();
-    let mut commands_open = true;
-    let mut last_export = Instant::now();
-    loop {
-        let timeout = drain_outputs(&mut engine, &mut driver, &mut rtp, &rtp_tx, &sms_tx).await;
-        let now = Instant::now();
-        if now.saturating_duration_since(last_export) >= crate::metrics::LATENESS_PUBLISH_INTERVAL {
-            last_export = now;
-            export_gauges(&engine);
-            crate::metrics::publish_lateness(engine.rtp_lateness());
-        }
-        if engine.is_drained() {
-            tracing::info!("drained: every call has ended");
-            break;
-        }
+    let Driver {
+        mut transport,
+        rtp_address,
+        realtime_priority,
+        inbox,
+        sms,
+        webhooks,
+        records,
+        reload,
+        catalogue,
+        drain_deadline,
+        accepting,
+    } = driver;
+    let (events_tx, events_rx) = std::sync::mpsc::channel();
+    let notifier = Notifier {
+        events: events_tx,
+        waker: Arc::clone(&inbox.waker),
+    };
+    let (sip_tx, mut sip_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (done_tx, mut done_rx) = tokio::sync::oneshot::channel();
+    let thread = EngineThread {
+        engine,
+        poll: inbox.poll,
+        commands: inbox.commands,
+        events: events_rx,
+        notifier: notifier.clone(),
+        sip_out: sip_tx,
+        runtime: tokio::runtime::Handle::current(),
+        rtp_address,
+        sms,
+        webhooks,
+        records,
+        drain_deadline,
+        accepting: Arc::clone(&accepting),
+    };
+    std::thread::Builder::new()
+        .name("voxpin-engine".into())
+        .spawn(move || {
+            let _alive = inbox.alive;
+            set_priority(realtime_priority);
+            let result = thread.run();
+            let _ = done_tx.send(result);
+        })?;
+    let result = loop {
         tokio::select! {
-            received = driver.transport.next_event() => match received {
-                Ok(TransportEvent::Message { transport, source, bytes }) => {
-                    engine.handle_sip(Instant::now(), transport, source, &bytes);
-                }
-                // An outbound TCP connect failed: end the calls waiting on it now,
-                // rather than at Timer B.
-                Ok(TransportEvent::Unreachable { transport, destination }) => {
-                    tracing::warn!(%destination, "SIP peer unreachable");
-                    engine.handle_sip_unreachable(Instant::now(), transport, destination);
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "SIP transport failed");
-                    return Err(e.into());
+            result = &mut done_rx => break result.unwrap_or_else(|_| Err(anyhow::anyhow!("the engine thread panicked"))),
+            received = transport.next_event() => match received {
+                Ok(event) => { notifier.send(Event::Sip(event)); }
+                Err(e) => { notifier.send(Event::TransportFailed(e)); }
+            },
+            Some(t) = sip_rx.recv() => {
+                let (transport_kind, destination) = (t.transport, t.destination);
+                if let Err(e) = transport.send(t).await {
+                    tracing::warn!(error = %e, %destination, "SIP send failed");
+                    notifier.send(Event::SipSendFailed { transport: transport_kind, destination });
                 }
             },
-            Some(packet) = rtp_rx.recv() => {
-                engine.handle_rtp(packet.at, packet.port, packet.source, &packet.bytes);
-                let mut received = 1u64;
-                // Take what else is queued before producing output again.
-                while let Ok(p) = rtp_rx.try_recv() {
-                    engine.handle_rtp(p.at, p.port, p.source, &p.bytes);
-                    received += 1;
-                }
-                metrics::counter!(crate::metrics::RTP_PACKETS_RECEIVED_TOTAL).increment(received);
-            }
-            command = driver.commands.recv(), if commands_open => match command {
-                Some(c) => engine.handle_command(Instant::now(), SystemTime::now(), c),
-                None => commands_open = false,
-            },
-            Some((otp, sent, detail)) = sms_rx.recv() => {
-                engine.handle_sms_result(Instant::now(), SystemTime::now(), &otp, sent, &detail);
-            }
-            _ = tokio::time::sleep_until(timeout.into()) => engine.handle_timeout(Instant::now()),
-            _ = sigterm.recv() => drain(&mut engine, &driver, "SIGTERM"),
-            _ = sigint.recv() => drain(&mut engine, &driver, "SIGINT"),
-            _ = sighup.recv() => match (driver.reload)() {
+            _ = sigterm.recv() => { drain(&accepting, &notifier, "SIGTERM"); }
+            _ = sigint.recv() => { drain(&accepting, &notifier, "SIGINT"); }
+            _ = sighup.recv() => match reload() {
                 Ok(set) => {
                     tracing::info!(applications = set.len(), "SIGHUP: dialplans reloaded");
                     let set = Arc::new(set);
-                    driver.catalogue.replace(Arc::clone(&set));
-                    engine.handle_command(Instant::now(), SystemTime::now(), Command::ReloadDialplans(set));
+                    catalogue.replace(Arc::clone(&set));
+                    notifier.send(Event::Reload(set));
                 }
                 Err(e) => tracing::error!(error = %format!("{e:#}"), "SIGHUP: dialplans refused; the previous set keeps serving"),
             },
         }
-    }
-    for (_, s) in rtp.drain() {
-        s.task.abort();
-    }
-    Ok(())
-}
-
-fn drain(engine: &mut Engine, driver: &Driver, signal: &str) {
-    driver.accepting.store(false, Ordering::SeqCst);
-    let within = driver.drain_deadline;
-    let now = Instant::now();
-    tracing::info!(
-        signal,
-        calls = engine.active_calls(),
-        deadline_s = within.as_secs(),
-        "draining: new calls get 503"
-    );
-    engine.handle_command(
-        now,
-        SystemTime::now(),
-        Command::Drain {
-            deadline: now + within,
-        },
-    );
-}
-
-/// Performs every output until the engine names its next timeout.
-async fn drain_outputs(
-    engine: &mut Engine,
-    driver: &mut Driver,
-    rtp: &mut HashMap<RtpPort, RtpSocket>,
-    rtp_tx: &mpsc::Sender<RtpIn>,
-    sms_tx: &mpsc::Sender<(OtpId, bool, String)>,
-) -> Instant {
-    loop {
-        let Some(output) = engine.poll_output() else {
-            return Instant::now() + Duration::from_secs(1);
-        };
-        match output {
-            Output::Timeout(t) => return t,
-            Output::SipTransmit(t) => {
-                let (transport, destination) = (t.transport, t.destination);
-                if let Err(e) = driver.transport.send(t).await {
-                    tracing::warn!(error = %e, %destination, "SIP send failed");
-                    engine.handle_sip_unreachable(Instant::now(), transport, destination);
-                }
-            }
-            Output::RtpTransmit(p) => {
-                if let Some(s) = rtp.get(&p.port) {
-                    // Never wait on a full socket buffer: a late packet is a lost one.
-                    if s.socket.try_send_to(p.payload(), p.destination).is_ok() {
-                        metrics::counter!(crate::metrics::RTP_PACKETS_SENT_TOTAL).increment(1);
-                    } else {
-                        metrics::counter!(crate::metrics::RTP_PACKETS_DROPPED_TOTAL, "reason" => "late").increment(1);
-                    }
-                }
-            }
-            Output::OpenRtpPort(port) => match open_rtp(driver.rtp_address, port, rtp_tx.clone()) {
-                Ok(s) => {
-                    rtp.insert(port, s);
-                }
-                Err(e) => tracing::error!(%port, error = %e, "cannot bind RTP port"),
-            },
-            Output::CloseRtpPort(port) => {
-                if let Some(s) = rtp.remove(&port) {
-                    s.task.abort();
-                }
-            }
-            Output::SendSms(request) => {
-                let sender = driver.sms.clone();
-                let results = sms_tx.clone();
-                tokio::spawn(async move {
-                    let message = SmsMessage {
-                        to: request.to.clone(),
-                        code: Zeroizing::new(request.code.as_str().to_owned()),
-                        template: request.template.clone(),
-                    };
-                    let result = sender.send(&message).await;
-                    crate::metrics::sms_result(if result.sent { "sent" } else { "failed" });
-                    let detail = result
-                        .error
-                        .clone()
-                        .unwrap_or_else(|| result.driver.to_owned());
-                    let _ = results.send((request.otp, result.sent, detail)).await;
-                });
-            }
-            Output::StatusCallback(cb) => {
-                let sender = driver.webhooks.clone();
-                tokio::spawn(async move {
-                    let event =
-                        StatusEvent::new(voxpin_engine::record::wall_to_datetime(cb.at), cb.body);
-                    let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
-                    let outcome = sender.deliver(&cb.url, &id, &event).await;
-                    match outcome {
-                        crate::webhook::DeliveryOutcome::Delivered { .. } => {
-                            crate::metrics::webhook_result("delivered")
-                        }
-                        crate::webhook::DeliveryOutcome::Failed { .. } => {
-                            crate::metrics::webhook_result("failed")
-                        }
-                        _ => {}
-                    }
-                    tracing::debug!(otp = %cb.otp, status = %cb.status, ?outcome, "status callback");
-                });
-            }
-            Output::CallRecord(record) => {
-                count_call(&record);
-                if let Err(e) = driver.records.write(&record) {
-                    tracing::error!(error = %e, "call record not written");
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-/// Binds one RTP port and starts its receive task.
-fn open_rtp(address: IpAddr, port: RtpPort, tx: mpsc::Sender<RtpIn>) -> std::io::Result<RtpSocket> {
-    let std_socket = std::net::UdpSocket::bind((address, port.0))?;
-    std_socket.set_nonblocking(true)?;
-    let socket = Arc::new(UdpSocket::from_std(std_socket)?);
-    let rx = Arc::clone(&socket);
-    let task = tokio::spawn(async move {
-        let mut buf = vec![0u8; 2048];
-        loop {
-            match rx.recv_from(&mut buf).await {
-                Ok((n, source)) => {
-                    let at = Instant::now();
-                    let bytes = buf.get(..n).unwrap_or_default().to_vec();
-                    if tx
-                        .try_send(RtpIn {
-                            port,
-                            at,
-                            source,
-                            bytes,
-                        })
-                        .is_err()
-                    {
-                        metrics::counter!(crate::metrics::RTP_PACKETS_DROPPED_TOTAL).increment(1);
-                    }
-                }
-                // ICMP port-unreachable from an earlier send: not fatal.
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => continue,
-                Err(_) => break,
-            }
-        }
-    });
-    Ok(RtpSocket { socket, task })
-}
-
-fn count_call(record: &CallRecord) {
-    let direction = match record.direction {
-        voxpin_engine::Direction::Outbound => "outbound",
-        voxpin_engine::Direction::Inbound => "inbound",
     };
-    let result = match record.disposition {
-        voxpin_engine::Disposition::Answered => "answered",
-        voxpin_engine::Disposition::NoAnswer => "no_answer",
-        voxpin_engine::Disposition::Busy => "busy",
-        voxpin_engine::Disposition::Failed => "failed",
-        voxpin_engine::Disposition::Congestion => "congestion",
-    };
-    metrics::counter!(crate::metrics::CALLS_TOTAL, "direction" => direction, "result" => result)
-        .increment(1);
-    if let Some(answer) = record.answer {
-        let setup = (answer - record.start).as_seconds_f64().max(0.0);
-        metrics::histogram!(crate::metrics::CALL_SETUP_SECONDS, "direction" => direction)
-            .record(setup);
+    // SIP the engine queued on its way out (BYEs, final responses).
+    while let Ok(t) = sip_rx.try_recv() {
+        let _ = transport.send(t).await;
     }
+    result
 }
 
-/// Gauges and the engine's running totals.
-fn export_gauges(engine: &Engine) {
-    let (outbound, inbound) = engine.active_calls_by_direction();
-    crate::metrics::active_calls("outbound", outbound);
-    crate::metrics::active_calls("inbound", inbound);
-    let c = engine.counters();
-    metrics::counter!(crate::metrics::REJECTED_CALLERS_TOTAL, "reason" => "acl")
-        .absolute(c.acl_dropped);
-    metrics::counter!(crate::metrics::REJECTED_CALLERS_TOTAL, "reason" => "no_otp")
-        .absolute(c.unknown_callers);
-    metrics::counter!(crate::metrics::DTMF_DIGITS_TOTAL, "method" => "rfc4733")
-        .absolute(c.dtmf_rfc4733);
-    metrics::counter!(crate::metrics::DTMF_DIGITS_TOTAL, "method" => "inband")
-        .absolute(c.dtmf_inband);
-    metrics::counter!(crate::metrics::DTMF_DIGITS_TOTAL, "method" => "info").absolute(c.dtmf_info);
+fn drain(accepting: &AtomicBool, notifier: &Notifier, signal: &'static str) {
+    // Refuse new OTPs at once, before the engine thread sees the event.
+    accepting.store(false, Ordering::SeqCst);
+    notifier.send(Event::Drain(signal));
+}
+
+/// Puts the calling (engine) thread under SCHED_FIFO when asked; on failure
+/// it says why and carries on at normal priority.
+fn set_priority(priority: u8) {
+    if priority == 0 {
+        return;
+    }
+    match voxpin_media::driver::set_realtime_priority(priority) {
+        Ok(()) => tracing::info!(priority, "engine thread runs under SCHED_FIFO"),
+        Err(e) => tracing::warn!(priority, error = %e, "engine thread stays at normal priority"),
+    }
 }
 
 impl voxpin_api::Dialer for EngineHandle {
@@ -408,7 +268,7 @@ impl voxpin_api::Dialer for EngineHandle {
     }
 
     fn is_accepting(&self) -> bool {
-        self.accepting.load(Ordering::SeqCst) && !self.commands.is_closed()
+        self.accepting.load(Ordering::SeqCst) && self.engine_alive.strong_count() > 0
     }
 }
 
@@ -505,14 +365,14 @@ mod tests {
 
     #[test]
     fn the_api_stops_accepting_when_draining_or_when_the_loop_is_gone() {
-        let (handle, rx) = EngineHandle::channel();
+        let (handle, rx) = EngineHandle::channel().expect("epoll");
         assert!(handle.is_accepting());
         let flag = handle.accepting();
         flag.store(false, Ordering::SeqCst); // what `drain` does
         assert!(!handle.is_accepting());
         flag.store(true, Ordering::SeqCst);
         assert!(handle.is_accepting());
-        drop(rx); // the engine loop has ended
+        drop(rx); // the engine thread has ended
         assert!(!handle.is_accepting());
     }
 }

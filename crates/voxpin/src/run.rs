@@ -68,6 +68,7 @@ async fn serve(config: Config, metrics: PrometheusHandle) -> anyhow::Result<()> 
     let mut engine_config = EngineConfig::new(endpoint, config.rtp.advertised_address, trunks);
     engine_config.rtp_port_min = config.rtp.port_min;
     engine_config.rtp_port_max = config.rtp.port_max;
+    engine_config.pacer_phases = config.rtp.pacing_phases;
     engine_config.max_calls = config.limits.max_concurrent_calls as usize;
     engine_config.default_language = config.default_language.clone();
     let dialplans = Arc::new(dialplans);
@@ -83,7 +84,7 @@ async fn serve(config: Config, metrics: PrometheusHandle) -> anyhow::Result<()> 
         Instant::now(),
         SystemTime::now(),
     );
-    let (handle, commands) = EngineHandle::channel();
+    let (handle, inbox) = EngineHandle::channel().context("cannot create the engine's epoll")?;
     let accepting = handle.accepting();
 
     let catalogue = Arc::new(DialplanCatalogue::new(Arc::clone(&dialplans)));
@@ -122,7 +123,8 @@ async fn serve(config: Config, metrics: PrometheusHandle) -> anyhow::Result<()> 
     let driver = Driver {
         transport,
         rtp_address: config.rtp.address,
-        commands,
+        realtime_priority: config.rtp.realtime_priority,
+        inbox,
         sms: SmsSender::new(config.sms.clone()),
         webhooks: WebhookSender::new(config.webhooks.clone()),
         records: Arc::new(

@@ -73,6 +73,8 @@ struct RawRtp {
     advertised_address: Option<String>,
     port_min: Option<u16>,
     port_max: Option<u16>,
+    pacing_phases: Option<u32>,
+    realtime_priority: Option<u8>,
 }
 
 #[derive(Default, Deserialize)]
@@ -380,11 +382,29 @@ fn resolve_rtp(raw: RawRtp) -> Result<RtpConfig, Fault> {
     if port_max <= port_min {
         return Err(fault("rtp.port_max", "must be above rtp.port_min"));
     }
+    let pacing_phases = raw
+        .pacing_phases
+        .unwrap_or(voxpin_engine::DEFAULT_PACER_PHASES);
+    if !(1..=400).contains(&pacing_phases) {
+        return Err(fault(
+            "rtp.pacing_phases",
+            "must be from 1 (one 20 ms tick) to 400 (50 µs ticks)",
+        ));
+    }
+    let realtime_priority = raw.realtime_priority.unwrap_or(0);
+    if realtime_priority > 99 {
+        return Err(fault(
+            "rtp.realtime_priority",
+            "must be 0 (normal priority) or a SCHED_FIFO priority from 1 to 99",
+        ));
+    }
     Ok(RtpConfig {
         address,
         advertised_address,
         port_min,
         port_max,
+        pacing_phases,
+        realtime_priority,
     })
 }
 

@@ -44,6 +44,8 @@ fn empty_file_takes_defaults() {
     assert_eq!(c.sip.listen_udp, Some("127.0.0.1:5060".parse().unwrap()));
     assert_eq!(c.sip.t1, Duration::from_millis(500));
     assert_eq!(c.rtp.port_min, 20000);
+    assert_eq!(c.rtp.pacing_phases, voxpin_engine::DEFAULT_PACER_PHASES);
+    assert_eq!(c.rtp.realtime_priority, 0, "normal priority unless asked");
     assert_eq!(c.store, StoreBackend::Memory);
     assert_eq!(c.limits.max_concurrent_calls, 100);
     assert!(matches!(c.sms.driver, SmsDriverConfig::Log));
@@ -174,6 +176,16 @@ fn bad_values_name_key_line_and_reason() {
     let (key, _, _) = invalid("[rtp]\nport_min = 20001\n");
     assert_eq!(key, "rtp.port_min");
 
+    let (key, line, reason) = invalid("[rtp]\npacing_phases = 0\n");
+    assert_eq!((key.as_str(), line), ("rtp.pacing_phases", 2));
+    assert!(reason.contains("400"), "{reason}");
+    let (key, _, _) = invalid("[rtp]\npacing_phases = 401\n");
+    assert_eq!(key, "rtp.pacing_phases");
+
+    let (key, line, reason) = invalid("[rtp]\nrealtime_priority = 100\n");
+    assert_eq!((key.as_str(), line), ("rtp.realtime_priority", 2));
+    assert!(reason.contains("SCHED_FIFO"), "{reason}");
+
     let (key, _, _) = invalid("[sms]\ndriver = \"http\"\n");
     assert_eq!(key, "sms.url");
 
@@ -209,4 +221,11 @@ proptest::proptest! {
         let _ = line_of_key(&text, &key);
         let _ = line_at(&text, key.len() * 7);
     }
+}
+
+#[test]
+fn pacing_and_priority_are_read() {
+    let c = parse("[rtp]\npacing_phases = 20\nrealtime_priority = 10\n").unwrap();
+    assert_eq!(c.rtp.pacing_phases, 20);
+    assert_eq!(c.rtp.realtime_priority, 10);
 }
