@@ -53,7 +53,7 @@ fn args() -> Result<Args> {
     let mut a = Args {
         seconds: 10,
         calls: vec![500, 1000, 2000, 4000],
-        workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        workers: cpus(),
         phases: 20,
         rt: None,
         slack_ns: 1000,
@@ -110,6 +110,19 @@ fn threads_cpu(prefix: &str) -> u64 {
             cpu_ticks(&std::fs::read_to_string(task.path().join("stat")).ok()?)
         })
         .sum()
+}
+
+/// Clock ticks the hypervisor took from this machine's CPUs (the `steal`
+/// column of `/proc/stat`, summed over all CPUs).
+fn steal_ticks() -> u64 {
+    std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("cpu "))?;
+            // cpu user nice system idle iowait irq softirq steal ...
+            line.split_whitespace().nth(8)?.parse().ok()
+        })
+        .unwrap_or(0)
 }
 
 fn process_cpu() -> u64 {
@@ -169,6 +182,7 @@ struct Step {
     wakeup_max: Duration,
     control_p99: Duration,
     control_max: Duration,
+    steal_percent: f64,
 }
 
 fn run_step(calls: usize, a: &Args, prompts: &Arc<PromptLibrary>, hz: f64) -> Result<Step> {
@@ -258,6 +272,7 @@ fn run_step(calls: usize, a: &Args, prompts: &Arc<PromptLibrary>, hz: f64) -> Re
         .sum::<Result<_, _>>()?;
     let started = Instant::now();
     let cpu0 = threads_cpu("rtp-worker");
+    let steal0 = steal_ticks();
     let proc0 = process_cpu();
     std::thread::sleep(Duration::from_secs(a.seconds));
     let mut lateness = LatenessHistogram::new();
@@ -273,6 +288,7 @@ fn run_step(calls: usize, a: &Args, prompts: &Arc<PromptLibrary>, hz: f64) -> Re
     }
     let elapsed = started.elapsed();
     let cpu1 = threads_cpu("rtp-worker");
+    let steal1 = steal_ticks();
     let proc1 = process_cpu();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let control = control
@@ -306,6 +322,8 @@ fn run_step(calls: usize, a: &Args, prompts: &Arc<PromptLibrary>, hz: f64) -> Re
         wakeup_max: wakeup.max(),
         control_p99: control.quantile(0.99),
         control_max: control.max(),
+        steal_percent: (steal1 - steal0) as f64 / hz * 100.0
+            / (elapsed.as_secs_f64() * cpus() as f64),
     })
 }
 
@@ -379,6 +397,10 @@ fn pump(calls: usize, a: &Args, sinks: &[SocketAddr], phases: Option<u32>, hz: f
     Ok(ticks as f64 / hz * 1e6 / (per_thread_packets * threads) as f64)
 }
 
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.3}", d.as_secs_f64() * 1000.0)
 }
@@ -395,10 +417,10 @@ fn main() -> Result<()> {
         a.phases,
         a.rt.map_or("normal priority".to_owned(), |p| format!("SCHED_FIFO {p}")),
         a.spin_us,
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        cpus()
     );
     println!(
-        "{:>6} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>7} {:>9} {:>9} {:>9} {:>10} {:>9} {:>11} {:>11} {:>11} {:>11}",
+        "{:>6} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>7} {:>9} {:>9} {:>9} {:>10} {:>9} {:>11} {:>11} {:>11} {:>11} {:>7}",
         "calls",
         "p50 ms",
         "p99 ms",
@@ -415,12 +437,13 @@ fn main() -> Result<()> {
         "wake p99 ms",
         "wake max ms",
         "ctl p99 ms",
-        "ctl max ms"
+        "ctl max ms",
+        "steal %"
     );
     for &calls in &a.calls {
         let s = run_step(calls, &a, &prompts, hz)?;
         println!(
-            "{:>6} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>7} {:>9.2} {:>9.2} {:>9.2} {:>10.2} {:>9.1} {:>11} {:>11} {:>11} {:>11}",
+            "{:>6} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>7} {:>9.2} {:>9.2} {:>9.2} {:>10.2} {:>9.1} {:>11} {:>11} {:>11} {:>11} {:>7.1}",
             s.calls,
             ms(s.p50),
             ms(s.p99),
@@ -437,7 +460,8 @@ fn main() -> Result<()> {
             ms(s.wakeup_p99),
             ms(s.wakeup_max),
             ms(s.control_p99),
-            ms(s.control_max)
+            ms(s.control_max),
+            s.steal_percent
         );
     }
     Ok(())
