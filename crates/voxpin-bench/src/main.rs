@@ -11,6 +11,7 @@
 //! loop is bounded in count and time; every child process is killed when
 //! the bench exits. Ports: 35060–35202 and 40000–59998 on 127.0.0.1.
 
+mod control;
 mod harness;
 mod http;
 mod procs;

@@ -168,9 +168,11 @@ pub fn s2(h: &Harness, plan: &Plan, rows: &mut Vec<Row>) -> anyhow::Result<S2Res
         let cpu0 = stack.voxpin.cpu_seconds(h.ticks)?;
         let sipp_cpu0 = stack.sipp.cpu_seconds(h.ticks)?;
         let _ = receiver.take();
+        let control = crate::control::Control::start(h.rt);
         let t0 = Instant::now();
         std::thread::sleep(Duration::from_secs(u64::from(plan.s2_window)));
         let span = t0.elapsed().as_secs_f64();
+        let mut control = control.stop();
         let cpu1 = stack.voxpin.cpu_seconds(h.ticks)?;
         let sipp_cpu1 = stack.sipp.cpu_seconds(h.ticks)?;
         let mut gaps = receiver.take();
@@ -213,6 +215,8 @@ pub fn s2(h: &Harness, plan: &Plan, rows: &mut Vec<Row>) -> anyhow::Result<S2Res
         row.set_ms("rx_gap_max_ms", percentile(&mut gaps.gaps, 1.0));
         let over = gaps.gaps.iter().filter(|g| **g > 0.030).count();
         row.set("rx_gaps_over_30ms", over);
+        row.set_ms("control_p99_ms", percentile(&mut control, 0.99));
+        row.set_ms("control_max_ms", percentile(&mut control, 1.0));
         eprintln!("{row:?}");
         rows.push(row);
         drop(stack);

@@ -7,8 +7,8 @@ use voxpin_sip::EndpointConfig;
 
 use crate::trunk::Trunks;
 
-/// Default pacing ticks per 20 ms frame (250 µs ticks).
-pub const DEFAULT_PACER_PHASES: u32 = 80;
+/// Default pacing ticks per 20 ms frame (1 ms ticks).
+pub const DEFAULT_PACER_PHASES: u32 = 20;
 
 /// Everything the engine needs to know that is not a dialplan or a prompt.
 #[derive(Debug, Clone)]
