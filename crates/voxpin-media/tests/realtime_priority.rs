@@ -3,11 +3,22 @@
 //! (the thread is then `SCHED_FIFO` at that priority and keeps running) or
 //! refused as not permitted (the thread is then unchanged), depending on
 //! the rights the test runs with. The same holds for a worker's option.
+//! A worker that spins before its ticks still sends one unbroken stream
+//! and reports how late it woke.
 #![cfg(all(feature = "driver", target_os = "linux"))]
 
+mod common;
+
+use std::net::{IpAddr, Ipv4Addr, UdpSocket};
+use std::time::Duration;
+
+use common::*;
 use voxpin_media::driver::{
-    set_realtime_priority, MediaWorker, RealtimeError, WorkerError, WorkerOptions,
+    set_realtime_priority, MediaWorker, PortAllocator, PortRange, RealtimeError, WorkerError,
+    WorkerOptions,
 };
+use voxpin_media::rtp::RtpPacket;
+use voxpin_media::*;
 
 const SCHED_OTHER: u32 = 0;
 const SCHED_FIFO: u32 = 1;
@@ -89,4 +100,64 @@ fn a_worker_with_a_valid_priority_runs_or_says_why_not() {
         Err(WorkerError::Realtime(RealtimeError::NotPermitted { priority: 3 })) => {}
         Err(other) => panic!("unexpected error: {other}"),
     }
+}
+
+#[test]
+fn a_spinning_worker_sends_an_unbroken_stream_and_reports_its_wake_ups() {
+    let options = WorkerOptions::default().with_spin(Duration::from_micros(200));
+    let (worker, _events) = MediaWorker::spawn_with("rtp-spin", options).unwrap();
+    let phone = UdpSocket::bind("127.0.0.1:0").unwrap();
+    phone
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let ports = PortAllocator::new(
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        PortRange {
+            first: 38_400,
+            last: 38_499,
+        },
+    );
+    let socket = ports.bind().unwrap();
+    let ours = socket.local_addr().unwrap();
+    let mut config = SessionConfig::new(Codec::Pcmu, synthetic_library());
+    config.remote = Some(phone.local_addr().unwrap());
+    config.symmetric = false;
+    config.inband_dtmf = false;
+    let session = MediaSession::new(epoch(), config, &mut rng(3));
+    let key = SessionKey(3);
+    worker.insert(key, session, socket).unwrap();
+    let en = Language::new("en").unwrap();
+    worker
+        .play(
+            key,
+            Playlist::new(en).with(ItemTag(1), PlayItem::Prompt("your-code-is".into())),
+        )
+        .unwrap();
+
+    let mut buf = [0u8; 1500];
+    let mut previous: Option<(u16, u32)> = None;
+    for _ in 0..10 {
+        let (n, from) = phone.recv_from(&mut buf).unwrap();
+        assert_eq!(from, ours);
+        let p = RtpPacket::parse(&buf[..n]).unwrap();
+        if let Some((seq, ts)) = previous {
+            assert_eq!(
+                p.sequence,
+                seq.wrapping_add(1),
+                "no packet lost or repeated"
+            );
+            // One frame apart, or whole frames more if the machine stalled
+            // the worker past a slot (skipped, never burst).
+            let step = p.timestamp.wrapping_sub(ts);
+            assert!(step >= 160 && step % 160 == 0, "timestamp step {step}");
+        }
+        previous = Some((p.sequence, p.timestamp));
+    }
+    let report = worker.report().unwrap();
+    assert!(report.packets_sent >= 10, "{report:?}");
+    assert!(
+        report.wakeup_lateness.count() >= 10,
+        "one wake-up per tick slept to: {report:?}"
+    );
+    worker.shutdown();
 }
