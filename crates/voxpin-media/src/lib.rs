@@ -14,7 +14,10 @@
 //! - [`pacer`]: [`Pacer`], every session of a worker on one 20 ms send loop.
 //! - [`rtp`]: packet parsing and building (the only user of `rtp-rs`).
 //! - `driver` (feature `driver`): UDP sockets from a port range and the
-//!   per-worker send thread.
+//!   per-worker send thread (`MediaWorker`, with `WorkerOptions` for
+//!   phases, real-time priority, timer slack and spinning), plus
+//!   `set_realtime_priority`, `set_timer_slack` and `sleep_until` for any
+//!   pacing thread.
 //!
 //! # Drive loop
 //!
