@@ -19,13 +19,15 @@ pub struct Control {
 }
 
 impl Control {
-    /// Starts the thread, under SCHED_FIFO `rt` when given (like voxpin's
-    /// engine thread in that run).
+    /// Starts the thread, under SCHED_FIFO one above `rt` when given: above
+    /// voxpin's engine thread, so the control is never queued behind it and
+    /// shows only what outranks both (interrupts, the hypervisor).
     pub fn start(rt: Option<u8>) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
             if let Some(priority) = rt {
+                let priority = priority.saturating_add(1).min(99);
                 if let Err(e) = voxpin_media::driver::set_realtime_priority(priority) {
                     eprintln!("control thread stays at normal priority: {e}");
                 }
