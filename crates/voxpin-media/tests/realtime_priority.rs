@@ -2,7 +2,9 @@
 //! refused before the thread is touched; a valid one is either applied
 //! (the thread is then `SCHED_FIFO` at that priority and keeps running) or
 //! refused as not permitted (the thread is then unchanged), depending on
-//! the rights the test runs with. The same holds for a worker's option.
+//! the rights the test runs with; a thread that drops `CAP_SYS_NICE` (and
+//! has no `RLIMIT_RTPRIO`) gets the not-permitted error naming the remedy.
+//! The same holds for a worker's option.
 //! A worker that spins before its ticks still sends one unbroken stream
 //! and reports how late it woke.
 #![cfg(all(feature = "driver", target_os = "linux"))]
@@ -72,6 +74,38 @@ fn a_valid_priority_is_applied_or_refused_as_not_permitted() {
         Err(other) => panic!("unexpected error: {other}"),
     }
     assert_eq!(work, 500_500);
+}
+
+#[test]
+fn without_the_right_the_refusal_names_it_and_leaves_the_thread_alone() {
+    use rustix::process::{getrlimit, Resource};
+    use rustix::thread::{capabilities, set_capabilities, CapabilitySet};
+
+    let (result, after, can_still) = on_new_thread(|| {
+        // Capabilities are per thread: drop CAP_SYS_NICE from this one.
+        if let Ok(mut sets) = capabilities(None) {
+            sets.effective.remove(CapabilitySet::SYS_NICE);
+            let _ = set_capabilities(None, sets);
+        }
+        let has_nice = capabilities(None)
+            .map(|s| s.effective.contains(CapabilitySet::SYS_NICE))
+            .unwrap_or(false);
+        let rtprio = getrlimit(Resource::Rtprio).current.unwrap_or(u64::MAX);
+        let result = set_realtime_priority(3);
+        (result, scheduling(), has_nice || rtprio >= 3)
+    });
+    println!("still permitted without CAP_SYS_NICE: {can_still}; result: {result:?}");
+    if can_still {
+        // RLIMIT_RTPRIO allows it here: the call must then succeed.
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(after, (SCHED_FIFO, 3));
+    } else {
+        assert!(
+            matches!(result, Err(RealtimeError::NotPermitted { priority: 3 })),
+            "{result:?}"
+        );
+        assert_eq!(after, (SCHED_OTHER, 0));
+    }
 }
 
 #[test]
