@@ -42,7 +42,17 @@ impl Receiver {
             Some(socket2::Protocol::UDP),
         )?;
         socket.set_recv_buffer_size(4 << 20)?;
-        socket.bind(&SocketAddr::from(([127, 0, 0, 1], port)).into())?;
+        let address = SocketAddr::from(([127, 0, 0, 1], port));
+        // The previous step's SIPp may still be exiting, or another program
+        // may hold the port for a moment (it lies in the ephemeral range).
+        let mut tries = 0;
+        while let Err(e) = socket.bind(&address.into()) {
+            tries += 1;
+            if tries >= 50 {
+                anyhow::bail!("cannot bind the receiver on {address} (retried 10 s): {e}");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
         let socket: UdpSocket = socket.into();
         socket.set_read_timeout(Some(Duration::from_millis(100)))?;
         let state = Arc::new(Mutex::new(State::default()));

@@ -375,4 +375,35 @@ mod tests {
         drop(rx); // the engine thread has ended
         assert!(!handle.is_accepting());
     }
+
+    #[test]
+    fn a_command_wakes_the_engine_threads_epoll_and_waits_in_order() {
+        let (handle, mut inbox) = EngineHandle::channel().expect("epoll");
+        let (first, second) = (OtpId::random(), OtpId::random());
+        assert!(handle.try_command(Command::Dial { otp: first }));
+        assert!(handle.try_command(Command::Hangup { otp: second }));
+        let mut events = mio::Events::with_capacity(4);
+        // Returns at once: the waker was rung (the bound only guards a hang).
+        inbox
+            .poll
+            .poll(&mut events, Some(Duration::from_secs(10)))
+            .expect("poll");
+        assert!(events.iter().any(|e| e.token() == WAKER));
+        assert!(matches!(inbox.commands.try_recv(), Ok(Command::Dial { otp }) if otp == first));
+        assert!(matches!(inbox.commands.try_recv(), Ok(Command::Hangup { otp }) if otp == second));
+        assert!(inbox.commands.try_recv().is_err());
+    }
+
+    #[test]
+    fn a_full_command_queue_refuses_instead_of_blocking_the_api() {
+        let (handle, _inbox) = EngineHandle::channel().expect("epoll");
+        for _ in 0..COMMAND_QUEUE {
+            assert!(handle.try_command(Command::Dial {
+                otp: OtpId::random()
+            }));
+        }
+        assert!(!handle.try_command(Command::Dial {
+            otp: OtpId::random()
+        }));
+    }
 }
