@@ -194,3 +194,39 @@ mod tests {
         assert_eq!(parse_stat_cpu("garbage", 100.0), None);
     }
 }
+
+/// The machine's CPU time as (steal, total) clock ticks summed over every
+/// CPU, from `/proc/stat`; steal is what the hypervisor gave to other guests.
+pub fn steal_and_total_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    parse_cpu_line(stat.lines().next()?)
+}
+
+/// (steal, total) of the aggregate `cpu` line of `/proc/stat`.
+pub fn parse_cpu_line(line: &str) -> Option<(u64, u64)> {
+    let mut fields = line.split_whitespace();
+    if fields.next()? != "cpu" {
+        return None;
+    }
+    // user nice system idle iowait irq softirq steal (guest time is in user).
+    let values: Vec<u64> = fields
+        .take(8)
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let steal = *values.get(7)?;
+    Some((steal, values.iter().sum()))
+}
+
+#[cfg(test)]
+mod steal_tests {
+    use super::*;
+
+    #[test]
+    fn the_aggregate_cpu_line_gives_steal_and_total() {
+        let line = "cpu  100 5 50 800 10 0 15 20 0 0";
+        assert_eq!(parse_cpu_line(line), Some((20, 1000)));
+        assert_eq!(parse_cpu_line("cpu0 1 2 3 4 5 6 7 8"), None);
+        assert_eq!(parse_cpu_line("cpu 1 2 3"), None);
+    }
+}

@@ -169,10 +169,17 @@ pub fn s2(h: &Harness, plan: &Plan, rows: &mut Vec<Row>) -> anyhow::Result<S2Res
         let sipp_cpu0 = stack.sipp.cpu_seconds(h.ticks)?;
         let _ = receiver.take();
         let control = crate::control::Control::start(h.rt);
+        let steal0 = crate::procs::steal_and_total_ticks();
         let t0 = Instant::now();
         std::thread::sleep(Duration::from_secs(u64::from(plan.s2_window)));
         let span = t0.elapsed().as_secs_f64();
         let mut control = control.stop();
+        let steal = match (steal0, crate::procs::steal_and_total_ticks()) {
+            (Some((s0, t0)), Some((s1, t1))) if t1 > t0 => {
+                Some(100.0 * (s1 - s0) as f64 / (t1 - t0) as f64)
+            }
+            _ => None,
+        };
         let cpu1 = stack.voxpin.cpu_seconds(h.ticks)?;
         let sipp_cpu1 = stack.sipp.cpu_seconds(h.ticks)?;
         let mut gaps = receiver.take();
@@ -217,6 +224,7 @@ pub fn s2(h: &Harness, plan: &Plan, rows: &mut Vec<Row>) -> anyhow::Result<S2Res
         row.set("rx_gaps_over_30ms", over);
         row.set_ms("control_p99_ms", percentile(&mut control, 0.99));
         row.set_ms("control_max_ms", percentile(&mut control, 1.0));
+        row.set("steal_pct", fmt_opt(steal, 1));
         eprintln!("{row:?}");
         rows.push(row);
         drop(stack);

@@ -47,6 +47,9 @@ use crate::records::RecordWriter;
 use crate::sms::SmsSender;
 use crate::webhook::WebhookSender;
 
+/// Timer slack of the engine thread (how late the kernel may wake it).
+const TIMER_SLACK: Duration = Duration::from_micros(1);
+
 /// Commands waiting for the engine thread before the API sees back-pressure.
 const COMMAND_QUEUE: usize = 4096;
 
@@ -195,6 +198,10 @@ pub async fn run(engine: Engine, driver: Driver) -> anyhow::Result<()> {
         .spawn(move || {
             let _alive = inbox.alive;
             set_priority(realtime_priority);
+            // The default 50 µs slack would be added to every pacing wake-up.
+            if let Err(e) = voxpin_media::driver::set_timer_slack(TIMER_SLACK) {
+                tracing::warn!(error = %e, "engine thread keeps the default timer slack");
+            }
             let result = thread.run();
             let _ = done_tx.send(result);
         })?;

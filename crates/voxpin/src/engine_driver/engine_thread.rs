@@ -431,8 +431,9 @@ fn wait(poll: &mut Poll, events: &mut Events, deadline: Instant, backlog: bool) 
             continue;
         }
         // Input that arrives meanwhile waits at most this sleep (< 2 ms;
-        // one pacing tick while calls stream).
-        std::thread::sleep(remaining);
+        // one pacing tick while calls stream). Absolute: the wake-up is tied
+        // to the deadline, not to when this line ran.
+        voxpin_media::driver::sleep_until(deadline);
         check(poll, events, Duration::ZERO);
         return;
     }
