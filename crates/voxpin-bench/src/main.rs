@@ -62,8 +62,9 @@ struct Cli {
     /// Seconds S2 measures once all calls are up (default 20; --quick 6).
     #[arg(long)]
     s2_window: Option<u32>,
-    /// Calls/s that bring S2 and S3 calls up.
-    #[arg(long, default_value_t = 200)]
+    /// Calls/s that bring S2 and S3 calls up. Fast enough that the oldest
+    /// S2 call is still inside its 30 s life when the window closes.
+    #[arg(long, default_value_t = 1000)]
     ramp: u32,
     /// Every n-th S2 call sends its audio to the bench's receiver.
     #[arg(long, default_value_t = 50)]
