@@ -2,9 +2,12 @@
 //! dialplans, the SIPp carrier scenarios, SIPp's injection file (which RTP
 //! port each call's SDP names) and the RFC 4733 pcap SIPp keys codes with.
 
-use std::net::Ipv4Addr;
 use std::path::Path;
-use std::time::Duration;
+
+use voxpin_testkit::config::VoxpinConfig;
+
+/// The RFC 4733 pcap SIPp keys codes with (shared with the end-to-end tests).
+pub use voxpin_testkit::pcap::dtmf_pcap;
 
 /// The API key of the generated config.
 pub const API_KEY: &str = "bench-key-0123456789abcdef";
@@ -57,61 +60,31 @@ pub fn config(
     realtime: Option<u8>,
     phases: Option<u32>,
 ) -> String {
-    let mut realtime = realtime
+    let mut rtp_extra = realtime
         .map(|p| format!("realtime_priority = {p}\n"))
         .unwrap_or_default();
     if let Some(n) = phases {
-        realtime.push_str(&format!("pacing_phases = {n}\n"));
+        rtp_extra.push_str(&format!("pacing_phases = {n}\n"));
     }
-    format!(
-        r#"[sip]
-listen_udp = "127.0.0.1:{sip}"
-listen_tcp = "off"
-advertised_address = "127.0.0.1"
-
-[rtp]
-address = "127.0.0.1"
-port_min = {rtp_min}
-port_max = {rtp_max}
-{realtime}
-[api]
-listen = "127.0.0.1:{api}"
-keys = ["{API_KEY}"]
-rate_limit_per_minute = 1000000
-
-[limits]
-max_concurrent_calls = {max_calls}
-drain_deadline = "2s"
-
-[records]
-path = "records/calls.jsonl"
-
-[logging]
-level = "warn"
-
-[dialplans]
-dir = "dialplans"
-
-[prompts]
-dir = "{prompts}"
-default_language = "en"
-
-[trunks.carrier]
-host = "127.0.0.1"
-port = {sipp}
-transport = "udp"
-codecs = ["pcmu"]
-dtmf = "rfc4733"
-inbound_acl = ["127.0.0.1/32"]
-ring_timeout = "10s"
-"#,
-        sip = ports.sip,
-        sipp = ports.sipp,
-        api = ports.api,
-        rtp_min = ports.rtp_min,
-        rtp_max = ports.rtp_max,
-        prompts = prompts_dir.display(),
-    )
+    VoxpinConfig {
+        sip_port: ports.sip,
+        rtp_port_min: ports.rtp_min,
+        rtp_port_max: ports.rtp_max,
+        rtp_extra: &rtp_extra,
+        api_port: ports.api,
+        api_key: API_KEY,
+        rate_limit_per_minute: Some(1_000_000),
+        max_concurrent_calls: max_calls,
+        drain_deadline: "2s",
+        log_level: "warn",
+        prompts_dir,
+        carrier_port: ports.sipp,
+        carrier_dtmf: Some("rfc4733"),
+        ring_timeout: "10s",
+        trunk_extra: "",
+        extra: "",
+    }
+    .to_toml()
 }
 
 /// The dialplans every run loads (file name, text):
@@ -247,132 +220,10 @@ pub fn injection(calls: usize, every: usize, receiver: u16, sink: u16) -> String
     out
 }
 
-/// Payload type of telephone-event in the scenarios' SDP.
-const TELEPHONE_EVENT_PT: u8 = 101;
-
-/// A pcap SIPp replays with `play_pcap_audio`: one PCMU silence packet, then
-/// `digits` as RFC 4733 events from `lead_in` on (100 ms each, `gap` apart,
-/// a distinct timestamp per digit, the end packet sent three times).
-pub fn dtmf_pcap(digits: &str, lead_in: Duration, gap: Duration) -> Vec<u8> {
-    let ssrc = 0x5eed_0001_u32;
-    let mut seq: u16 = 1000;
-    let mut packets: Vec<(Duration, Vec<u8>)> = Vec::new();
-    let mut next_seq = || {
-        seq = seq.wrapping_add(1);
-        seq
-    };
-    packets.push((
-        Duration::ZERO,
-        rtp(0, false, next_seq(), 0, ssrc, &[0xff; 160]),
-    ));
-    let mut at = lead_in;
-    for (i, d) in digits.chars().enumerate() {
-        let event = match d {
-            '0'..='9' => d as u8 - b'0',
-            '*' => 10,
-            '#' => 11,
-            _ => continue,
-        };
-        let ts = 8000 + (i as u32) * 16_000;
-        for step in 1..=5u16 {
-            let [hi, lo] = (step * 160).to_be_bytes();
-            let when = at + Duration::from_millis(u64::from(step - 1) * 20);
-            let p = rtp(
-                TELEPHONE_EVENT_PT,
-                step == 1,
-                next_seq(),
-                ts,
-                ssrc,
-                &[event, 10, hi, lo],
-            );
-            packets.push((when, p));
-        }
-        let end_seq = next_seq();
-        let [hi, lo] = 800u16.to_be_bytes();
-        for k in 0..3u64 {
-            let p = rtp(
-                TELEPHONE_EVENT_PT,
-                false,
-                end_seq,
-                ts,
-                ssrc,
-                &[event, 0x80 | 10, hi, lo],
-            );
-            packets.push((at + Duration::from_millis(100 + k * 20), p));
-        }
-        at += Duration::from_millis(160) + gap;
-    }
-    to_pcap(&packets)
-}
-
-/// An RTP packet (version 2, no CSRC, no extension).
-pub fn rtp(pt: u8, marker: bool, seq: u16, ts: u32, ssrc: u32, payload: &[u8]) -> Vec<u8> {
-    let mut p = Vec::with_capacity(12 + payload.len());
-    p.push(0x80);
-    p.push(if marker { 0x80 | pt } else { pt });
-    p.extend_from_slice(&seq.to_be_bytes());
-    p.extend_from_slice(&ts.to_be_bytes());
-    p.extend_from_slice(&ssrc.to_be_bytes());
-    p.extend_from_slice(payload);
-    p
-}
-
-/// Wraps RTP packets in Ethernet/IPv4/UDP frames of a classic pcap file.
-fn to_pcap(packets: &[(Duration, Vec<u8>)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&0xa1b2_c3d4_u32.to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&4u16.to_le_bytes());
-    out.extend_from_slice(&0i32.to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&65535u32.to_le_bytes());
-    out.extend_from_slice(&1u32.to_le_bytes()); // Ethernet
-    let base = 1_700_000_000u64;
-    let lo = Ipv4Addr::LOCALHOST.octets();
-    for (at, rtp) in packets {
-        let udp_len = 8 + rtp.len();
-        let ip_len = 20 + udp_len;
-        let mut frame = Vec::with_capacity(14 + ip_len);
-        frame.extend_from_slice(&[0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0x08, 0x00]);
-        let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0];
-        ip.extend_from_slice(&lo);
-        ip.extend_from_slice(&lo);
-        let len = u16::try_from(ip_len).unwrap_or(u16::MAX).to_be_bytes();
-        ip[2] = len[0];
-        ip[3] = len[1];
-        let sum = ipv4_checksum(&ip).to_be_bytes();
-        ip[10] = sum[0];
-        ip[11] = sum[1];
-        frame.extend_from_slice(&ip);
-        frame.extend_from_slice(&6000u16.to_be_bytes());
-        frame.extend_from_slice(&6002u16.to_be_bytes());
-        frame.extend_from_slice(&u16::try_from(udp_len).unwrap_or(u16::MAX).to_be_bytes());
-        frame.extend_from_slice(&0u16.to_be_bytes());
-        frame.extend_from_slice(rtp);
-        let secs = base + at.as_secs();
-        let frame_len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
-        out.extend_from_slice(&(secs as u32).to_le_bytes());
-        out.extend_from_slice(&at.subsec_micros().to_le_bytes());
-        out.extend_from_slice(&frame_len.to_le_bytes());
-        out.extend_from_slice(&frame_len.to_le_bytes());
-        out.extend_from_slice(&frame);
-    }
-    out
-}
-
-fn ipv4_checksum(header: &[u8]) -> u16 {
-    let mut sum: u32 = header
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], c.get(1).copied().unwrap_or(0)])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]

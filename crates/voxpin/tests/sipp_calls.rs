@@ -13,69 +13,14 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use support::{
-    audio, count_runs, find_in_order, prompt_frames, prompts, repo_root, scenario, sipp_available,
-    sipp_messages, Ports, RtpSink, Sipp, Voxpin, API_KEY,
+    audio, config, count_runs, find_in_order, prompt_frames, prompts, scenario, sipp_available,
+    sipp_messages, Ports, RtpSink, Sipp, Voxpin,
 };
 
 /// The application's number (the DID people call back).
 const APP_NUMBER: &str = "+15550100100";
 const INPUT_NUMBER: &str = "+15550100200";
 const PERSON: &str = "+14155550100";
-
-/// A config for one test: the trunk is SIPp on `ports.sipp`.
-fn config(ports: Ports, trunk_extra: &str, extra: &str) -> String {
-    let prompts = repo_root().join("prompts");
-    format!(
-        r#"
-[sip]
-listen_udp = "127.0.0.1:{sip}"
-listen_tcp = "off"
-advertised_address = "127.0.0.1"
-
-[rtp]
-address = "127.0.0.1"
-port_min = {rtp_min}
-port_max = {rtp_max}
-
-[api]
-listen = "127.0.0.1:{api}"
-keys = ["{API_KEY}"]
-
-[limits]
-max_concurrent_calls = 10
-drain_deadline = "5s"
-
-[records]
-path = "records/calls.jsonl"
-
-[logging]
-level = "info"
-
-[dialplans]
-dir = "dialplans"
-
-[prompts]
-dir = "{prompts}"
-default_language = "en"
-
-[trunks.carrier]
-host = "127.0.0.1"
-port = {sipp}
-transport = "udp"
-codecs = ["pcmu"]
-inbound_acl = ["127.0.0.1/32"]
-ring_timeout = "3s"
-{trunk_extra}
-{extra}
-"#,
-        sip = ports.sip,
-        rtp_min = ports.rtp,
-        rtp_max = ports.rtp + 19,
-        api = ports.api,
-        sipp = ports.sipp,
-        prompts = prompts.display(),
-    )
-}
 
 /// A read application without the gate, quick pacing, one repeat.
 fn read_plan(sms: bool) -> String {

@@ -17,6 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use voxpin_testkit::config::VoxpinConfig;
+use voxpin_testkit::pcap::{dtmf_event, rtp_packet, telephone_event, TELEPHONE_EVENT_PT};
 
 /// The API key every test config accepts.
 pub const API_KEY: &str = "e2e-test-key-0123456789";
@@ -104,6 +106,32 @@ fn free_block(low: u16, high: u16, len: u16, n: u16) -> u16 {
         }
     }
     panic!("no {len} free ports in {low}-{high}");
+}
+
+/// A config for one test on `ports`: SIPp on `ports.sipp` is the trunk
+/// `carrier`, voxpin's RTP range is the first 20 ports of `ports.rtp`.
+/// `trunk_extra`: more `[trunks.carrier]` lines; `extra`: tables after it.
+pub fn config(ports: Ports, trunk_extra: &str, extra: &str) -> String {
+    let prompts = repo_root().join("prompts");
+    VoxpinConfig {
+        sip_port: ports.sip,
+        rtp_port_min: ports.rtp,
+        rtp_port_max: ports.rtp + 19,
+        rtp_extra: "",
+        api_port: ports.api,
+        api_key: API_KEY,
+        rate_limit_per_minute: None,
+        max_concurrent_calls: 10,
+        drain_deadline: "5s",
+        log_level: "info",
+        prompts_dir: &prompts,
+        carrier_port: ports.sipp,
+        carrier_dtmf: None,
+        ring_timeout: "3s",
+        trunk_extra,
+        extra,
+    }
+    .to_toml()
 }
 
 /// A running voxpin; killed when dropped.
@@ -440,27 +468,16 @@ impl RtpSink {
         let Some(dest) = self.packets().first().map(|p| p.source) else {
             panic!("no RTP received yet, so no address to send DTMF to");
         };
-        let event = match digit {
-            '0'..='9' => digit as u8 - b'0',
-            '*' => 10,
-            _ => 11,
-        };
+        let event = dtmf_event(digit).unwrap_or(11);
         for step in 1..=4u16 {
-            let d = (step * 160).to_be_bytes();
-            let pkt = pcap::rtp(101, step == 1, *seq, ts, 0x7e57, &[event, 10, d[0], d[1]]);
+            let payload = telephone_event(event, false, step * 160);
+            let pkt = rtp_packet(TELEPHONE_EVENT_PT, step == 1, *seq, ts, 0x7e57, &payload);
             *seq = seq.wrapping_add(1);
             self.socket.send_to(&pkt, dest).expect("send DTMF");
         }
         for _ in 0..3 {
-            let d = 800u16.to_be_bytes();
-            let pkt = pcap::rtp(
-                101,
-                false,
-                *seq,
-                ts,
-                0x7e57,
-                &[event, 0x80 | 10, d[0], d[1]],
-            );
+            let payload = telephone_event(event, true, 800);
+            let pkt = rtp_packet(TELEPHONE_EVENT_PT, false, *seq, ts, 0x7e57, &payload);
             self.socket.send_to(&pkt, dest).expect("send DTMF end");
         }
         *seq = seq.wrapping_add(1);
