@@ -72,6 +72,58 @@ async fn udp_datagrams_pass_unchanged() {
 }
 
 #[tokio::test]
+async fn a_taken_udp_socket_carries_the_datagrams_and_tcp_stays() {
+    let a = transport(false, TransportConfig::default()).await;
+    let mut b = transport(true, TransportConfig::default()).await;
+    let to_b = b.udp_local_addr().expect("bound");
+    let udp = b.take_udp().expect("first take");
+    assert_eq!(udp.local_addr().expect("bound"), to_b);
+    assert_eq!(b.udp_local_addr().expect("still known"), to_b);
+    assert_eq!(
+        b.take_udp().expect_err("taken once").kind(),
+        std::io::ErrorKind::NotConnected
+    );
+    // The transport no longer sends UDP...
+    let refused = b
+        .send(Transmit {
+            transport: Transport::Udp,
+            destination: a.udp_local_addr().expect("bound"),
+            payload: message("x"),
+        })
+        .await
+        .expect_err("UDP handed over");
+    assert_eq!(refused.kind(), std::io::ErrorKind::NotConnected);
+    // ...nor reads it: the datagram reaches the taken socket (a blocking
+    // read with a bound, so a lost datagram fails instead of hanging).
+    let payload = message("to the taken socket");
+    a.send(Transmit {
+        transport: Transport::Udp,
+        destination: to_b,
+        payload: payload.clone(),
+    })
+    .await
+    .expect("send");
+    let got = tokio::task::spawn_blocking(move || {
+        udp.set_nonblocking(false).expect("blocking");
+        udp.set_read_timeout(Some(WAIT)).expect("timeout");
+        let mut buf = [0u8; 2048];
+        let (n, _) = udp.recv_from(&mut buf).expect("a datagram in time");
+        buf[..n].to_vec()
+    })
+    .await
+    .expect("reader");
+    assert_eq!(got, payload);
+    // TCP still flows through the transport.
+    let mut peer = TcpStream::connect(b.tcp_local_addr().expect("listening"))
+        .await
+        .expect("connect");
+    let tcp = message("over tcp");
+    peer.write_all(&tcp).await.expect("write");
+    let (kind, _, bytes) = recv(&mut b).await;
+    assert_eq!((kind, bytes), (Transport::Tcp, tcp));
+}
+
+#[tokio::test]
 async fn tcp_stream_is_framed_and_replies_reuse_the_connection() {
     let mut b = transport(true, TransportConfig::default()).await;
     let listen = b.tcp_local_addr().expect("listening");

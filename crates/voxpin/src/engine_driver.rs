@@ -1,15 +1,16 @@
 //! The engine's IO: a dedicated thread owns the sans-IO [`Engine`], the RTP
-//! sockets and the pacing clock; the tokio runtime keeps the HTTP API, the
-//! SIP transport, signals and the SMS and webhook senders.
+//! sockets, the SIP UDP socket and the pacing clock; the tokio runtime keeps
+//! the HTTP API, SIP over TCP, signals and the SMS and webhook senders.
 //!
 //! ```text
 //!   tokio runtime                              engine thread ("voxpin-engine")
 //!   ─────────────                              ───────────────────────────────
-//!   API ── Command ─────────────(bounded)──┐
-//!   SipTransport::next_event ── Event ─────┼─▶ engine.handle_*(now, ..)
+//!   API ── Command ─────────────(bounded)──┐   SIP UDP socket (epoll, same thread)
+//!   SipTransport::next_event (TCP) ─ Event ┼─▶ engine.handle_*(now, ..)
 //!   SMS results, SIGTERM/SIGHUP ─ Event ───┘   poll_output() until Timeout:
-//!                                                RtpTransmit  → RTP socket (epoll, same thread)
-//!   SipTransport::send ◀──────── Transmit ──────  SipTransmit
+//!                                                RtpTransmit  → RTP socket (same thread)
+//!                                                SipTransmit  → UDP: SIP socket (same thread)
+//!   SipTransport::send (TCP) ◀── Transmit ──────  SipTransmit over TCP
 //!   spawned SMS / webhook tasks ◀───────────────  SendSms, StatusCallback
 //!                                                CallRecord   → records file
 //!                                              wait: epoll far from the deadline,
@@ -21,7 +22,10 @@
 //! tick it sleeps to the exact deadline and picks the input up right after.
 //! Pacing does not share a thread with the HTTP API or the runtime's timer
 //! wheel, and with `[rtp] realtime_priority` the thread runs under
-//! SCHED_FIFO, as media threads of other telephony engines do.
+//! SCHED_FIFO, as media threads of other telephony engines do. SIP over UDP
+//! (what carriers use) is read and written on the engine thread too: a
+//! request reaches the engine with no hop through the runtime, and a
+//! real-time engine thread cannot starve its own signalling.
 //!
 //! SIGTERM drains: new calls get 503, live calls run until the drain deadline,
 //! then the loop ends. SIGHUP reloads the dialplans; a bad set is refused
@@ -120,7 +124,7 @@ pub type DialplanLoader = Box<dyn Fn() -> anyhow::Result<DialplanSet> + Send>;
 
 /// Everything the engine's IO drives besides the engine.
 pub struct Driver {
-    /// The SIP sockets.
+    /// The SIP sockets (its UDP socket moves to the engine thread).
     pub transport: SipTransport,
     /// The address RTP sockets bind to.
     pub rtp_address: IpAddr,
@@ -176,6 +180,7 @@ pub async fn run(engine: Engine, driver: Driver) -> anyhow::Result<()> {
         events: events_tx,
         waker: Arc::clone(&inbox.waker),
     };
+    let sip_udp = mio::net::UdpSocket::from_std(transport.take_udp()?);
     let (sip_tx, mut sip_rx) = tokio::sync::mpsc::unbounded_channel();
     let (done_tx, mut done_rx) = tokio::sync::oneshot::channel();
     let thread = EngineThread {
@@ -184,6 +189,7 @@ pub async fn run(engine: Engine, driver: Driver) -> anyhow::Result<()> {
         commands: inbox.commands,
         events: events_rx,
         notifier: notifier.clone(),
+        sip_udp,
         sip_out: sip_tx,
         runtime: tokio::runtime::Handle::current(),
         rtp_address,

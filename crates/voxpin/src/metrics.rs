@@ -27,6 +27,9 @@ pub const SIP_RESPONSES_TOTAL: &str = "voxpin_sip_responses_total";
 pub const SIP_TRANSACTION_TIMEOUTS_TOTAL: &str = "voxpin_sip_transaction_timeouts_total";
 /// SIP messages dropped as malformed.
 pub const SIP_MALFORMED_TOTAL: &str = "voxpin_sip_malformed_total";
+/// SIP datagrams not sent because the UDP socket's buffer was full
+/// (retransmissions recover them).
+pub const SIP_DATAGRAMS_DROPPED_TOTAL: &str = "voxpin_sip_datagrams_dropped_total";
 /// DTMF digits received, by `method` (`rfc4733`|`inband`|`info`).
 pub const DTMF_DIGITS_TOTAL: &str = "voxpin_dtmf_digits_total";
 /// RTP packets sent.
@@ -117,6 +120,10 @@ pub fn describe() {
         "SIP transactions that timed out"
     );
     describe_counter!(SIP_MALFORMED_TOTAL, "SIP messages dropped as malformed");
+    describe_counter!(
+        SIP_DATAGRAMS_DROPPED_TOTAL,
+        "SIP datagrams not sent: UDP socket buffer full"
+    );
     describe_counter!(DTMF_DIGITS_TOTAL, "DTMF digits received, by method");
     describe_counter!(RTP_PACKETS_SENT_TOTAL, "RTP packets sent");
     describe_counter!(RTP_PACKETS_RECEIVED_TOTAL, "RTP packets received");
@@ -160,6 +167,7 @@ mod tests {
             SIP_RESPONSES_TOTAL,
             SIP_TRANSACTION_TIMEOUTS_TOTAL,
             SIP_MALFORMED_TOTAL,
+            SIP_DATAGRAMS_DROPPED_TOTAL,
             DTMF_DIGITS_TOTAL,
             RTP_PACKETS_SENT_TOTAL,
             RTP_PACKETS_RECEIVED_TOTAL,

@@ -114,7 +114,9 @@ pub enum TransportEvent {
 /// connections close when idle or when their peer closes them.
 #[derive(Debug)]
 pub struct SipTransport {
-    udp: UdpSocket,
+    /// `None` once handed over with [`SipTransport::take_udp`].
+    udp: Option<UdpSocket>,
+    udp_local: SocketAddr,
     udp_buffer: Vec<u8>,
     tcp_local: Option<SocketAddr>,
     inbound_rx: mpsc::Receiver<Inbound>,
@@ -136,6 +138,7 @@ impl SipTransport {
         config: TransportConfig,
     ) -> io::Result<SipTransport> {
         let udp = bind_udp(udp, config.udp_buffer)?;
+        let udp_local = udp.local_addr()?;
         let (inbound_tx, inbound_rx) = mpsc::channel(1024);
         let registry = Arc::new(Registry::default());
         let (alive, all_closed) = mpsc::channel(1);
@@ -153,7 +156,8 @@ impl SipTransport {
             )));
         }
         Ok(SipTransport {
-            udp,
+            udp: Some(udp),
+            udp_local,
             udp_buffer: vec![0; u16::MAX as usize],
             tcp_local,
             inbound_rx,
@@ -166,9 +170,22 @@ impl SipTransport {
         })
     }
 
-    /// The bound UDP address.
+    /// The bound UDP address (also after [`SipTransport::take_udp`]).
     pub fn udp_local_addr(&self) -> io::Result<SocketAddr> {
-        self.udp.local_addr()
+        Ok(self.udp_local)
+    }
+
+    /// Hands the UDP socket (non-blocking, with its buffer sizes) to a caller
+    /// that drives it itself, e.g. a thread of its own with `epoll`. From then
+    /// on this transport carries TCP only: [`SipTransport::next_event`] no
+    /// longer reads UDP and a UDP [`SipTransport::send`] is an error.
+    ///
+    /// Fails when the socket was already taken.
+    pub fn take_udp(&mut self) -> io::Result<std::net::UdpSocket> {
+        match self.udp.take() {
+            Some(socket) => socket.into_std(),
+            None => Err(udp_taken()),
+        }
     }
 
     /// The bound TCP listener address, when listening.
@@ -205,8 +222,14 @@ impl SipTransport {
     /// to the UDP socket.
     pub async fn next_event(&mut self) -> io::Result<TransportEvent> {
         loop {
+            let udp = async {
+                match &self.udp {
+                    Some(socket) => socket.recv_from(&mut self.udp_buffer).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
-                received = self.udp.recv_from(&mut self.udp_buffer) => match received {
+                received = udp => match received {
                     Ok((len, source)) => {
                         let bytes = self.udp_buffer.get(..len).unwrap_or_default().to_vec();
                         return Ok(TransportEvent::Message { transport: Transport::Udp, source, bytes });
@@ -240,7 +263,8 @@ impl SipTransport {
         }
         match transmit.transport {
             Transport::Udp => {
-                self.udp
+                let socket = self.udp.as_ref().ok_or_else(udp_taken)?;
+                socket
                     .send_to(&transmit.payload, transmit.destination)
                     .await?;
                 Ok(())
@@ -336,6 +360,13 @@ fn bind_udp(address: SocketAddr, buffer: usize) -> io::Result<UdpSocket> {
     socket.set_nonblocking(true)?;
     socket.bind(&address.into())?;
     UdpSocket::from_std(socket.into())
+}
+
+fn udp_taken() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotConnected,
+        "the SIP UDP socket was handed over with take_udp",
+    )
 }
 
 fn is_transient(e: &io::Error) -> bool {

@@ -1,12 +1,13 @@
 //! The engine thread: one OS thread owns the sans-IO [`Engine`], every RTP
-//! socket and the pacing clock.
+//! socket, the SIP UDP socket and the pacing clock.
 //!
-//! Each turn it performs the engine's outputs (RTP packets straight to their
-//! sockets, SIP to the transport task, SMS and callbacks spawned on the
-//! runtime), then waits for the next deadline or for input:
+//! Each turn it performs the engine's outputs (RTP packets and SIP over UDP
+//! straight to their sockets, SIP over TCP to the transport task, SMS and
+//! callbacks spawned on the runtime), then waits for the next deadline or for
+//! input:
 //!
-//! - far from the deadline (≥ 2 ms) it blocks in `epoll` on the RTP sockets
-//!   and the waker that the API and the SIP task ring;
+//! - far from the deadline (≥ 2 ms) it blocks in `epoll` on the RTP sockets,
+//!   the SIP UDP socket and the waker that the API and the TCP task ring;
 //! - near it, it checks for input without blocking and then sleeps to the
 //!   exact deadline (`epoll` timeouts are whole milliseconds; `nanosleep` is
 //!   not), so a pacing tick starts within the kernel's wake-up latency.
@@ -31,7 +32,7 @@ use voxpin_engine::{CallRecord, Command, Engine, Output, RtpPort, RtpTransmit};
 use voxpin_media::LatenessHistogram;
 use voxpin_otp::OtpId;
 use voxpin_sip::driver::TransportEvent;
-use voxpin_sip::Transmit;
+use voxpin_sip::{Transmit, Transport};
 use zeroize::Zeroizing;
 
 use crate::records::RecordWriter;
@@ -41,6 +42,12 @@ use crate::webhook::{StatusEvent, WebhookSender};
 /// The waker's token; RTP sockets use their port number.
 pub(super) const WAKER: Token = Token(usize::MAX);
 
+/// The SIP UDP socket's token.
+const SIP_UDP: Token = Token(usize::MAX - 1);
+
+/// The largest datagram read (SIP over UDP fits in one IP datagram).
+const DATAGRAM_MAX: usize = 65_536;
+
 /// Below this distance to the deadline the thread stops blocking in `epoll`
 /// (millisecond timeouts) and sleeps precisely instead.
 const FINE_WAIT: Duration = Duration::from_millis(2);
@@ -49,11 +56,11 @@ const FINE_WAIT: Duration = Duration::from_millis(2);
 /// starve the others; the rest is read on the next turn.
 const READS_PER_TURN: usize = 64;
 
-/// What the async side (SIP transport, signals, SMS senders) tells the
+/// What the async side (SIP over TCP, signals, SMS senders) tells the
 /// engine thread. Sent through [`Notifier`].
 #[derive(Debug)]
 pub(super) enum Event {
-    /// A SIP message or an unreachable TCP destination.
+    /// A SIP message over TCP or an unreachable TCP destination.
     Sip(TransportEvent),
     /// A SIP message could not be sent.
     SipSendFailed {
@@ -97,6 +104,9 @@ pub(super) struct EngineThread {
     pub(super) commands: Receiver<Command>,
     pub(super) events: Receiver<Event>,
     pub(super) notifier: Notifier,
+    /// SIP over UDP: read and written on this thread.
+    pub(super) sip_udp: UdpSocket,
+    /// SIP over TCP: sent by the transport task.
     pub(super) sip_out: UnboundedSender<Transmit>,
     pub(super) runtime: tokio::runtime::Handle,
     pub(super) rtp_address: IpAddr,
@@ -113,6 +123,9 @@ struct Totals {
     sent: u64,
     send_failed: u64,
     received: u64,
+    /// SIP datagrams the kernel refused for lack of buffer (retransmission
+    /// recovers them, as it does losses on the wire).
+    sip_dropped: u64,
 }
 
 /// The RTP sockets by port, with the ports whose reads were cut short.
@@ -120,16 +133,21 @@ struct Totals {
 struct Sockets {
     by_port: HashMap<RtpPort, UdpSocket>,
     backlog: Vec<RtpPort>,
+    /// The SIP socket's reads were cut short.
+    sip_backlog: bool,
 }
 
 impl EngineThread {
     /// Runs until the engine has drained (or the SIP transport failed).
     pub(super) fn run(mut self) -> anyhow::Result<()> {
+        self.poll
+            .registry()
+            .register(&mut self.sip_udp, SIP_UDP, Interest::READABLE)?;
         let mut events = Events::with_capacity(1024);
         let mut sockets = Sockets::default();
         let mut totals = Totals::default();
         let mut lateness = LatenessHistogram::new();
-        let mut buf = vec![0u8; 2048];
+        let mut buf = vec![0u8; DATAGRAM_MAX];
         let mut last_export = Instant::now();
         let mut commands_open = true;
         let mut backlog = Vec::new();
@@ -151,18 +169,26 @@ impl EngineThread {
                 &mut self.poll,
                 &mut events,
                 deadline,
-                !sockets.backlog.is_empty(),
+                !sockets.backlog.is_empty() || sockets.sip_backlog,
             );
             // Input first, each stamped as it is read.
             std::mem::swap(&mut backlog, &mut sockets.backlog);
             for port in backlog.drain(..) {
                 self.read_rtp(&mut sockets, port, &mut buf, &mut totals);
             }
+            let mut sip_ready = std::mem::take(&mut sockets.sip_backlog);
             for event in events.iter() {
-                if event.token() != WAKER {
-                    let port = RtpPort(u16::try_from(event.token().0).unwrap_or_default());
-                    self.read_rtp(&mut sockets, port, &mut buf, &mut totals);
+                match event.token() {
+                    WAKER => {}
+                    SIP_UDP => sip_ready = true,
+                    token => {
+                        let port = RtpPort(u16::try_from(token.0).unwrap_or_default());
+                        self.read_rtp(&mut sockets, port, &mut buf, &mut totals);
+                    }
                 }
+            }
+            if sip_ready {
+                sockets.sip_backlog = self.read_sip(&mut buf);
             }
             if commands_open {
                 commands_open = self.take_commands();
@@ -205,6 +231,59 @@ impl EngineThread {
         }
         // Edge-triggered readiness: come back to what is left.
         sockets.backlog.push(port);
+    }
+
+    /// Reads what the SIP UDP socket has (up to [`READS_PER_TURN`]);
+    /// `true` when more may be waiting.
+    fn read_sip(&mut self, buf: &mut [u8]) -> bool {
+        for _ in 0..READS_PER_TURN {
+            match self.sip_udp.recv_from(buf) {
+                Ok((n, source)) => {
+                    let bytes = buf.get(..n).unwrap_or_default();
+                    self.engine
+                        .handle_sip(Instant::now(), Transport::Udp, source, bytes);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                // ICMP errors from earlier sends: not fatal to the socket.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionRefused
+                            | io::ErrorKind::ConnectionReset
+                            | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "SIP UDP receive failed");
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Sends one SIP message: over UDP from this thread, over TCP through
+    /// the transport task.
+    fn send_sip(&mut self, transmit: Transmit, totals: &mut Totals) {
+        if transmit.transport != Transport::Udp {
+            // The transport task is gone only when the process is ending.
+            let _ = self.sip_out.send(transmit);
+            return;
+        }
+        match self
+            .sip_udp
+            .send_to(&transmit.payload, transmit.destination)
+        {
+            Ok(_) => {}
+            // A full socket buffer loses the datagram as the wire might:
+            // the transaction's retransmissions recover it.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => totals.sip_dropped += 1,
+            Err(e) => {
+                let destination = transmit.destination;
+                tracing::warn!(error = %e, %destination, "SIP send failed");
+                self.engine
+                    .handle_sip_unreachable(Instant::now(), Transport::Udp, destination);
+            }
+        }
     }
 
     /// API commands; `false` once every sender is gone.
@@ -300,10 +379,7 @@ impl EngineThread {
             match output {
                 Output::Timeout(t) => return t,
                 Output::RtpTransmit(p) => send_rtp(sockets, &p, totals, lateness),
-                Output::SipTransmit(t) => {
-                    // The transport task is gone only when the process is ending.
-                    let _ = self.sip_out.send(t);
-                }
+                Output::SipTransmit(t) => self.send_sip(t, totals),
                 Output::OpenRtpPort(port) => {
                     if let Err(e) = self.open_rtp(sockets, port) {
                         tracing::error!(%port, error = %e, "cannot bind RTP port");
@@ -446,6 +522,7 @@ fn export(engine: &Engine, totals: &Totals, lateness: &LatenessHistogram) {
     metrics::counter!(m::RTP_PACKETS_RECEIVED_TOTAL).absolute(totals.received);
     metrics::counter!(m::RTP_PACKETS_DROPPED_TOTAL, "reason" => "send_failed")
         .absolute(totals.send_failed);
+    metrics::counter!(m::SIP_DATAGRAMS_DROPPED_TOTAL).absolute(totals.sip_dropped);
     m::publish_lateness(lateness);
     let (outbound, inbound) = engine.active_calls_by_direction();
     m::active_calls("outbound", outbound);
