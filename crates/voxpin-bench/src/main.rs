@@ -4,6 +4,8 @@
 //! ```text
 //! cargo build --release -p voxpin -p voxpin-bench
 //! cargo run --release -p voxpin-bench -- --steps s1,s2,s3,floor --quick
+//! # draw the PNG again from a finished run's CSV, running nothing:
+//! cargo run --release -p voxpin-bench -- --plot-from voxpin-bench.csv --png run.png
 //! ```
 //!
 //! It builds nothing and installs nothing: it needs `sipp` on PATH and the
@@ -14,6 +16,7 @@
 mod control;
 mod harness;
 mod http;
+mod plot;
 mod procs;
 mod pump;
 mod receiver;
@@ -22,7 +25,7 @@ mod setup;
 mod stats;
 mod steps;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
@@ -50,6 +53,15 @@ struct Cli {
     /// Where to write the CSV.
     #[arg(long, default_value = "voxpin-bench.csv")]
     csv: PathBuf,
+    /// Where to write the PNG plot of the S2 steps, lateness and CPU against
+    /// the number of calls (default: the CSV's path with `.png`, so
+    /// voxpin-bench.png; not written when no S2 step ran).
+    #[arg(long)]
+    png: Option<PathBuf>,
+    /// Run nothing: read a CSV that an earlier run wrote and draw its PNG
+    /// (to `--png`, default FILE.png).
+    #[arg(long, value_name = "FILE.csv")]
+    plot_from: Option<PathBuf>,
     /// S1 rates in calls/s (default 50,100,200,300,500,700).
     #[arg(long, value_delimiter = ',')]
     s1_rates: Option<Vec<u32>>,
@@ -130,6 +142,30 @@ fn stop_children_on_signal() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Draws the PNG of `rows` to `path`. `Ok(false)`: no S2 rows, nothing written.
+fn write_png(meta: &[(String, String)], rows: &[Row], path: &Path) -> anyhow::Result<bool> {
+    match plot::render_png(meta, rows, plot::WIDTH, plot::HEIGHT) {
+        Ok(png) => {
+            std::fs::write(path, png).with_context(|| format!("write {}", path.display()))?;
+            Ok(true)
+        }
+        Err(plot::PlotError::NoS2Rows) => Ok(false),
+        Err(e) => Err(e).context("draw the PNG"),
+    }
+}
+
+/// `--plot-from`: the PNG of a CSV that an earlier run wrote.
+fn plot_from(csv: &Path, png: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(csv).with_context(|| format!("read {}", csv.display()))?;
+    let report = report::from_csv(&text)
+        .with_context(|| format!("{} is not a voxpin-bench CSV", csv.display()))?;
+    if !write_png(&report.meta, &report.rows, png)? {
+        bail!("{} has no S2 rows: no PNG to draw", csv.display());
+    }
+    println!("PNG: {}", png.display());
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Some(Sub::Pump {
@@ -141,6 +177,10 @@ fn main() -> anyhow::Result<()> {
         let sent = pump::run(sockets, ([127, 0, 0, 1], port).into(), seconds)?;
         println!("sent {sent}");
         return Ok(());
+    }
+    if let Some(csv) = &cli.plot_from {
+        let png = cli.png.clone().unwrap_or_else(|| csv.with_extension("png"));
+        return plot_from(csv, &png);
     }
     procs::require_sipp()?;
     stop_children_on_signal()?;
@@ -234,8 +274,21 @@ fn main() -> anyhow::Result<()> {
     println!();
     print!("{}", report::to_table(&rows));
     println!("CSV: {}", cli.csv.display());
+    let png_path = cli
+        .png
+        .clone()
+        .unwrap_or_else(|| cli.csv.with_extension("png"));
+    let png = write_png(&meta, &rows, &png_path);
+    match &png {
+        Ok(true) => println!("PNG: {}", png_path.display()),
+        Ok(false) => println!("PNG: not written (no S2 rows to plot)"),
+        // Returned below when the run itself succeeded.
+        Err(e) if result.is_err() => eprintln!("PNG: not written: {e:#}"),
+        Err(_) => {}
+    }
     if cli.keep {
         println!("scratch kept: {}", scratch.keep().display());
     }
-    result
+    // A failed run's own error first; the PNG's when the run succeeded.
+    result.and(png.map(|_| ()).context("PNG not written"))
 }
