@@ -343,29 +343,25 @@ fn language(spec: &ApplicationSpec, asked: Option<String>) -> Result<String, Api
     Ok(lang)
 }
 
-/// Status callbacks are plain `http://` URLs with a host.
+/// Status callbacks are absolute `http://` or `https://` URLs with a host and
+/// no user info.
 fn check_callback_url(url: &str) -> Result<(), ApiError> {
+    const EXPECTED: &str = "status_callback must be an absolute http:// or https:// URL";
     let bad = |why: &str| ApiError::unprocessable("invalid_status_callback", why.to_owned());
     if url.len() > MAX_CALLBACK_URL {
         return Err(bad("status_callback is longer than 2048 characters"));
     }
-    if url.starts_with("https://") {
-        return Err(bad(
-            "https status callbacks are not supported yet; use an http:// URL (e.g. a local TLS proxy)",
-        ));
-    }
     let rest = url
         .strip_prefix("http://")
-        .ok_or_else(|| bad("status_callback must be an absolute http:// URL"))?;
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| bad(EXPECTED))?;
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
     if host.is_empty()
         || host.contains('@')
         || !url.bytes().all(|b| b.is_ascii_graphic())
         || url.parse::<axum::http::Uri>().is_err()
     {
-        return Err(bad(
-            "status_callback must be an absolute http:// URL with a host",
-        ));
+        return Err(bad(&format!("{EXPECTED} with a host")));
     }
     Ok(())
 }
@@ -492,16 +488,25 @@ mod tests {
 
     #[test]
     fn callback_urls() {
-        assert!(check_callback_url("http://127.0.0.1:9000/hook?x=1").is_ok());
+        for good in [
+            "http://127.0.0.1:9000/hook?x=1",
+            "https://hooks.example.com/voxpin",
+            "https://[::1]:8443/h",
+        ] {
+            assert!(check_callback_url(good).is_ok(), "{good}");
+        }
         for bad in [
             "ftp://h/",
             "http://",
             "http:///path",
             "http://user@h/",
             "http://h/ space",
-            "https://h/",
+            "https://",
+            "https://user:pw@h/",
+            "HTTPS//h/",
         ] {
-            assert!(check_callback_url(bad).is_err(), "{bad}");
+            let e = check_callback_url(bad).unwrap_err();
+            assert_eq!(e.code, "invalid_status_callback", "{bad}");
         }
     }
 

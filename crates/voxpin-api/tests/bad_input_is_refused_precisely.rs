@@ -154,9 +154,17 @@ async fn bad_language_and_callback() {
         "invalid_language",
     )
     .await;
-    refused(
+    let m = refused(
         &h,
         r#"{"application":"login","to":"+14155550100","status_callback":"ftp://x/"}"#,
+        422,
+        "invalid_status_callback",
+    )
+    .await;
+    assert!(m.contains("absolute http:// or https:// URL"), "{m}");
+    refused(
+        &h,
+        r#"{"application":"login","to":"+14155550100","status_callback":"https://user@x/"}"#,
         422,
         "invalid_status_callback",
     )

@@ -13,8 +13,9 @@
 //! assert_eq!(config.api.listen.port(), 8080);
 //! ```
 //!
-//! Relative paths (`dialplans.dir`, `records.path`, `api.keys_file`, ...) are
-//! taken relative to the working directory voxpin starts in.
+//! Relative paths (`dialplans.dir`, `records.path`, `api.keys_file`,
+//! `http.ca_file`, ...) are taken relative to the working directory voxpin
+//! starts in.
 
 mod raw;
 
@@ -51,6 +52,8 @@ pub struct Config {
     pub sms: SmsConfig,
     /// `[webhooks]`: signing and retries of status callbacks.
     pub webhooks: WebhookConfig,
+    /// `[http]`: the outbound HTTP client (SMS gateway, status callbacks).
+    pub http: HttpClientConfig,
     /// `[records]`: the JSON-lines call record file.
     pub records: RecordsConfig,
     /// `[logging]`: log format and level.
@@ -231,6 +234,18 @@ pub struct WebhookConfig {
     pub retry_delay: Duration,
     /// Per-attempt timeout.
     pub timeout: Duration,
+}
+
+/// `[http]`: what the outbound HTTP client (SMS gateway, status callbacks)
+/// trusts for `https://`.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct HttpClientConfig {
+    /// `ca_file`: a PEM bundle of CA certificates trusted in addition to the
+    /// system store (for gateways and receivers behind a private CA).
+    pub ca_file: Option<PathBuf>,
+    /// The certificates read from `ca_file`, each parsed as a trust anchor.
+    pub extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
 }
 
 /// `[records]`.

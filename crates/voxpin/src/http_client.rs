@@ -1,25 +1,62 @@
-//! A small HTTP/1.1 client (plain `http://` only) for `voxpin send`, the SMS
-//! gateway driver and status callbacks: one request per connection, hyper's
-//! HTTP/1 connection over a tokio `TcpStream`, a whole-request timeout and a
-//! cap on the response body.
+//! A small HTTP/1.1 client for `voxpin send`, the SMS gateway driver and
+//! status callbacks: one request per connection, hyper's HTTP/1 connection
+//! over a tokio `TcpStream` (`http://`) or over rustls (`https://`), a
+//! whole-request timeout and a cap on the response body.
+//!
+//! TLS uses rustls with the `ring` provider, offers ALPN `http/1.1`, sends the
+//! URL's host as SNI and always verifies the server's certificate chain and
+//! name. The trust roots are the system store (`/etc/ssl/certs` on Debian,
+//! read once by [`HttpClient::new`]) plus the CA certificates of
+//! `[http] ca_file`. The rustls configuration is built once and shared by
+//! every clone of the [`HttpClient`].
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), voxpin::http_client::HttpError> {
+//! use std::time::Duration;
+//! use voxpin::config::HttpClientConfig;
+//! use voxpin::http_client::{HttpClient, HttpRequest};
+//!
+//! let client = HttpClient::new(&HttpClientConfig::default());
+//! let request = HttpRequest {
+//!     method: http::Method::GET,
+//!     url: "https://gateway.example/status".into(),
+//!     headers: vec![],
+//!     body: bytes::Bytes::new(),
+//! };
+//! let response = client.send(request, Duration::from_secs(5)).await?;
+//! println!("{}", response.status);
+//! # Ok(()) }
+//! ```
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::{self, PemObject};
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{CertificateError, RootCertStore};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+use crate::config::HttpClientConfig;
 
 /// Largest response body read (bigger ones fail with [`HttpError::Body`]).
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+/// The only application protocol offered in the TLS handshake (ALPN).
+const ALPN_HTTP_1_1: &[u8] = b"http/1.1";
 
 /// A request to send.
 #[derive(Debug, Clone)]
 pub struct HttpRequest {
     /// The method.
     pub method: Method,
-    /// An absolute `http://` URL.
+    /// An absolute `http://` or `https://` URL.
     pub url: String,
     /// Headers besides `Host` and `Content-Length`.
     pub headers: Vec<(HeaderName, HeaderValue)>,
@@ -42,8 +79,9 @@ pub struct HttpResponse {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HttpError {
-    /// The URL is not an absolute `http://host[:port]/path` URL.
-    #[error("not an http:// URL: {0}")]
+    /// The URL is not an absolute `http://` or `https://` `host[:port]/path` URL
+    /// (shown with its query redacted).
+    #[error("not an http:// or https:// URL: {0}")]
     Url(String),
     /// The TCP connection failed.
     #[error("cannot connect to {authority}: {source}")]
@@ -52,6 +90,15 @@ pub enum HttpError {
         authority: String,
         /// The OS error.
         source: std::io::Error,
+    },
+    /// The TLS handshake failed: the server's certificate was refused (unknown
+    /// CA, wrong name, expired) or the server does not speak TLS.
+    #[error("TLS handshake with {host} failed: {reason}")]
+    Tls {
+        /// The host the URL names (the name the certificate must match).
+        host: String,
+        /// Why, in words (`certificate is signed by an unknown CA ...`).
+        reason: String,
     },
     /// The HTTP exchange failed (bad response, connection closed).
     #[error("HTTP exchange failed: {0}")]
@@ -67,46 +114,147 @@ pub enum HttpError {
     Timeout(Duration),
 }
 
-/// Sends `request` and reads the whole response, all within `timeout`.
-pub async fn send(request: HttpRequest, timeout: Duration) -> Result<HttpResponse, HttpError> {
-    match tokio::time::timeout(timeout, exchange(request)).await {
-        Ok(result) => result,
-        Err(_) => Err(HttpError::Timeout(timeout)),
+/// The outbound HTTP client. Cheap to clone: clones share one rustls
+/// configuration (trust roots, ALPN, `ring` provider), built once at startup.
+#[derive(Clone)]
+pub struct HttpClient {
+    tls: TlsConnector,
+    /// Trusted CA certificates, for `Debug` and startup logs.
+    roots: usize,
+}
+
+impl HttpClient {
+    /// A client trusting the system store and the CA certificates of
+    /// `[http] ca_file`. Reads the system store now (it is not re-read); a
+    /// store that cannot be read is logged, and only `https://` requests
+    /// suffer from it.
+    pub fn new(config: &HttpClientConfig) -> Self {
+        let mut roots = RootCertStore::empty();
+        let system = rustls_native_certs::load_native_certs();
+        for error in &system.errors {
+            tracing::warn!(%error, "cannot read part of the system CA store");
+        }
+        let (added, ignored) = roots.add_parsable_certificates(system.certs);
+        if ignored > 0 {
+            tracing::debug!(
+                ignored,
+                "unparsable certificates in the system CA store skipped"
+            );
+        }
+        // `[http] ca_file` was parsed when the configuration was resolved.
+        let (extra, _) = roots.add_parsable_certificates(config.extra_roots.iter().cloned());
+        if added + extra == 0 {
+            tracing::warn!(
+                "no trusted CA certificates (the system store is empty and [http] ca_file is not set): \
+                 every https:// request will fail; install ca-certificates or set [http] ca_file"
+            );
+        } else {
+            tracing::debug!(system = added, ca_file = extra, "https trust roots loaded");
+        }
+        Self::with_roots(roots)
+    }
+
+    /// A client trusting exactly `roots` (no system store).
+    pub fn with_roots(roots: RootCertStore) -> Self {
+        let count = roots.len();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            // Invariant: ring's default provider has TLS 1.2 and 1.3 suites and
+            // key exchange groups, the only things this call checks.
+            .expect("the ring provider supports the default TLS versions");
+        let mut tls = builder.with_root_certificates(roots).with_no_client_auth();
+        tls.alpn_protocols = vec![ALPN_HTTP_1_1.to_vec()];
+        Self {
+            tls: TlsConnector::from(Arc::new(tls)),
+            roots: count,
+        }
+    }
+
+    /// Sends `request` and reads the whole response, all within `timeout`
+    /// (connection, TLS handshake and body included).
+    pub async fn send(
+        &self,
+        request: HttpRequest,
+        timeout: Duration,
+    ) -> Result<HttpResponse, HttpError> {
+        match tokio::time::timeout(timeout, self.exchange(request)).await {
+            Ok(result) => result,
+            Err(_) => Err(HttpError::Timeout(timeout)),
+        }
+    }
+
+    async fn exchange(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        let bad_url = || HttpError::Url(redact_query(&request.url));
+        let uri: Uri = request.url.parse().map_err(|_| bad_url())?;
+        let (tls, default_port) = match uri.scheme_str() {
+            Some("http") => (false, 80),
+            Some("https") => (true, 443),
+            _ => return Err(bad_url()),
+        };
+        let host = uri.host().ok_or_else(bad_url)?;
+        let port = uri.port_u16().unwrap_or(default_port);
+        let bare_host = host.trim_start_matches('[').trim_end_matches(']');
+        let authority = format!("{host}:{port}");
+        // The Host header as curl writes it: the port only when not the default.
+        let host_header = if port == default_port {
+            host.to_owned()
+        } else {
+            authority.clone()
+        };
+        let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+        let stream = TcpStream::connect((bare_host, port))
+            .await
+            .map_err(|source| HttpError::Connect {
+                authority: authority.clone(),
+                source,
+            })?;
+        if !tls {
+            return exchange_over(stream, request, &path, host_header).await;
+        }
+        let tls_error = |reason: String| HttpError::Tls {
+            host: host.to_owned(),
+            reason,
+        };
+        let server_name = ServerName::try_from(bare_host.to_owned())
+            .map_err(|_| tls_error("the host is not a valid TLS server name".to_owned()))?;
+        let stream = self
+            .tls
+            .connect(server_name, stream)
+            .await
+            .map_err(|e| tls_error(handshake_reason(&e)))?;
+        exchange_over(stream, request, &path, host_header).await
     }
 }
 
-async fn exchange(request: HttpRequest) -> Result<HttpResponse, HttpError> {
-    let uri: Uri = request
-        .url
-        .parse()
-        .map_err(|_| HttpError::Url(redact_query(&request.url)))?;
-    if uri.scheme_str() != Some("http") {
-        return Err(HttpError::Url(redact_query(&request.url)));
+impl fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("trusted_cas", &self.roots)
+            .finish_non_exhaustive()
     }
-    let host = uri
-        .host()
-        .ok_or_else(|| HttpError::Url(redact_query(&request.url)))?;
-    let port = uri.port_u16().unwrap_or(80);
-    let host_for_connect = host.trim_start_matches('[').trim_end_matches(']');
-    let authority = format!("{host}:{port}");
-    let stream = TcpStream::connect((host_for_connect, port))
-        .await
-        .map_err(|source| HttpError::Connect {
-            authority: authority.clone(),
-            source,
-        })?;
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+}
+
+/// One request and its response over an open connection (plain or TLS).
+async fn exchange_over<S>(
+    io: S,
+    request: HttpRequest,
+    path: &str,
+    host_header: String,
+) -> Result<HttpResponse, HttpError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await?;
     let driver = tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::debug!(error = %e, "HTTP client connection ended with an error");
         }
     });
-    let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let mut builder = http::Request::builder()
         .method(request.method)
         .uri(path)
-        .header(http::header::HOST, authority);
+        .header(http::header::HOST, host_header);
     for (name, value) in request.headers {
         builder = builder.header(name, value);
     }
@@ -124,6 +272,68 @@ async fn exchange(request: HttpRequest) -> Result<HttpResponse, HttpError> {
         headers: parts.headers,
         body,
     })
+}
+
+/// Why a TLS handshake failed, in words an operator can act on.
+fn handshake_reason(error: &std::io::Error) -> String {
+    let Some(tls) = error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    else {
+        // Not a TLS verdict: the connection broke during the handshake.
+        return format!("connection lost during the handshake: {error}");
+    };
+    let rustls::Error::InvalidCertificate(certificate) = tls else {
+        return match tls {
+            rustls::Error::InvalidMessage(_) => {
+                format!("the server does not speak TLS on this port ({tls})")
+            }
+            other => other.to_string(),
+        };
+    };
+    // rustls words the `...Context` variants well and the bare ones as `Debug`.
+    match certificate {
+        CertificateError::UnknownIssuer => {
+            "certificate is signed by an unknown CA (trusted: the system store and [http] ca_file)"
+                .to_owned()
+        }
+        CertificateError::NotValidForName => {
+            "name mismatch: the certificate is for another host".to_owned()
+        }
+        CertificateError::NotValidForNameContext { .. } => format!("name mismatch: {certificate}"),
+        CertificateError::Expired => "certificate expired".to_owned(),
+        CertificateError::ExpiredContext { .. } => certificate.to_string(),
+        other => format!("certificate refused: {other}"),
+    }
+}
+
+/// The CA certificates of a PEM bundle (`[http] ca_file`): every
+/// `CERTIFICATE` block, each one usable as a trust anchor. Other blocks
+/// (keys, CRLs) are skipped; a bundle without certificates is an error.
+pub fn parse_ca_bundle(text: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let mut certs = Vec::new();
+    for item in CertificateDer::pem_slice_iter(text.as_bytes()) {
+        let der = item.map_err(|e| match e {
+            pem::Error::MissingSectionEnd { .. } => {
+                "a PEM section has no -----END ...----- line".to_owned()
+            }
+            other => format!("not valid PEM: {other}"),
+        })?;
+        // Parse each one now, as rustls will, so a broken bundle stops startup.
+        RootCertStore::empty().add(der.clone()).map_err(|e| {
+            format!(
+                "certificate {} of the bundle is not a usable CA certificate: {e}",
+                certs.len() + 1
+            )
+        })?;
+        certs.push(der);
+    }
+    if certs.is_empty() {
+        return Err(
+            "no PEM certificate in it (expected -----BEGIN CERTIFICATE----- blocks)".into(),
+        );
+    }
+    Ok(certs)
 }
 
 /// The URL without its query (query strings may carry gateway credentials or codes).
@@ -162,16 +372,79 @@ mod tests {
         assert_eq!(redact_query("http://h/s"), "http://h/s");
     }
 
-    #[tokio::test]
-    async fn https_is_refused_with_a_precise_error() {
-        let request = HttpRequest {
+    fn get(url: &str) -> HttpRequest {
+        HttpRequest {
             method: Method::GET,
-            url: "https://example.invalid/".into(),
+            url: url.into(),
             headers: vec![],
             body: Bytes::new(),
-        };
-        let err = send(request, Duration::from_secs(1)).await.unwrap_err();
-        assert!(matches!(err, HttpError::Url(_)), "{err}");
+        }
+    }
+
+    fn client() -> HttpClient {
+        HttpClient::with_roots(RootCertStore::empty())
+    }
+
+    #[tokio::test]
+    async fn https_is_accepted_and_other_schemes_are_refused() {
+        // Port 9 (discard) is closed on loopback: an https URL gets as far as
+        // connecting, so the scheme was accepted.
+        let err = client()
+            .send(get("https://127.0.0.1:9/"), Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, HttpError::Connect { .. }), "{err}");
+        for url in ["ftp://h/x?secret=1", "h/x", "https:///x"] {
+            let err = client()
+                .send(get(url), Duration::from_secs(5))
+                .await
+                .unwrap_err();
+            assert!(matches!(err, HttpError::Url(_)), "{url}: {err}");
+            assert!(!err.to_string().contains("secret"), "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_plain_http_server_on_an_https_url_is_a_tls_error() {
+        use tokio::io::AsyncWriteExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let _ = s
+                .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                .await;
+        });
+        let err = client()
+            .send(
+                get(&format!("https://localhost:{port}/")),
+                Duration::from_secs(5),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, HttpError::Tls { .. }), "{err}");
+        assert!(err.to_string().contains("localhost"), "{err}");
+        server.await.unwrap();
+    }
+
+    #[test]
+    fn ca_bundles_need_a_parsable_certificate() {
+        assert!(parse_ca_bundle("")
+            .unwrap_err()
+            .contains("no PEM certificate"));
+        let key_only = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+        assert!(parse_ca_bundle(key_only)
+            .unwrap_err()
+            .contains("no PEM certificate"));
+        let unterminated = "-----BEGIN CERTIFICATE-----\nAAAA\n";
+        assert!(
+            parse_ca_bundle(unterminated).unwrap_err().contains("END"),
+            "{:?}",
+            parse_ca_bundle(unterminated)
+        );
+        let garbage = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        let err = parse_ca_bundle(garbage).unwrap_err();
+        assert!(err.contains("certificate 1 of the bundle"), "{err}");
     }
 
     #[tokio::test]
@@ -202,7 +475,10 @@ mod tests {
             )],
             body: Bytes::from_static(b"hello"),
         };
-        let response = send(request, Duration::from_secs(5)).await.unwrap();
+        let response = client()
+            .send(request, Duration::from_secs(5))
+            .await
+            .unwrap();
         assert_eq!(response.status, StatusCode::ACCEPTED);
         assert_eq!(&response.body[..], b"ok");
         let seen = server.await.unwrap();

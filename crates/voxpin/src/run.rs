@@ -19,6 +19,7 @@ use voxpin_sip::{EndpointConfig, TimerConfig};
 
 use crate::config::{self, Config};
 use crate::engine_driver::{self, DialplanCatalogue, Driver, EngineHandle};
+use crate::http_client::HttpClient;
 use crate::records::RecordWriter;
 use crate::sms::SmsSender;
 use crate::webhook::WebhookSender;
@@ -119,14 +120,16 @@ async fn serve(config: Config, metrics: PrometheusHandle) -> anyhow::Result<()> 
         }
     });
 
+    // One TLS configuration (system store + [http] ca_file) for every SMS and callback.
+    let http = HttpClient::new(&config.http);
     let dir = config.dialplans_dir.clone();
     let driver = Driver {
         transport,
         rtp_address: config.rtp.address,
         realtime_priority: config.rtp.realtime_priority,
         inbox,
-        sms: SmsSender::new(config.sms.clone()),
-        webhooks: WebhookSender::new(config.webhooks.clone()),
+        sms: SmsSender::new(config.sms.clone(), http.clone()),
+        webhooks: WebhookSender::new(config.webhooks.clone(), http),
         records: Arc::new(
             RecordWriter::open(&config.records.path)
                 .with_context(|| format!("cannot open {}", config.records.path.display()))?,

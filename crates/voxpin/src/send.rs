@@ -7,7 +7,8 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method};
 
 use crate::cli::SendArgs;
-use crate::http_client::{self, HttpRequest};
+use crate::config::HttpClientConfig;
+use crate::http_client::{HttpClient, HttpRequest};
 
 /// The request `voxpin send` makes.
 pub fn request(args: &SendArgs) -> Result<HttpRequest, String> {
@@ -62,7 +63,9 @@ pub fn main(args: SendArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(http_client::send(request, Duration::from_secs(10))) {
+    // `--api https://...` is verified against the system store.
+    let client = HttpClient::new(&HttpClientConfig::default());
+    match runtime.block_on(client.send(request, Duration::from_secs(10))) {
         Ok(response) => {
             let text = String::from_utf8_lossy(&response.body);
             let pretty = serde_json::from_str::<serde_json::Value>(&text)

@@ -3,8 +3,9 @@
 //! - `log` (the default) writes the message it would send to the log with the
 //!   code masked, and reports it as sent;
 //! - `http` renders a URL and an optional body from templates and sends them
-//!   to an SMS gateway (Kannel's `sendsms`, or any JSON/form API), retrying
-//!   with exponential back-off on transport errors and non-2xx answers.
+//!   to an SMS gateway (Kannel's `sendsms`, or any JSON/form API) over
+//!   `http://` or `https://`, retrying with exponential back-off on transport
+//!   errors (TLS handshake failures included) and non-2xx answers.
 //!
 //! Templates may use `{to}`, `{code}`, `{from}` and `{text}` (the rendered
 //! `[sms] text`). In the URL and in form bodies values are percent-encoded;
@@ -19,7 +20,7 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::config::{BodyFormat, HttpMethod, SmsConfig, SmsDriverConfig, SmsHttpConfig};
-use crate::http_client::{self, HttpRequest};
+use crate::http_client::{self, HttpClient, HttpRequest};
 
 /// One SMS to send. `Debug` hides the code.
 pub struct SmsMessage {
@@ -62,12 +63,14 @@ pub struct SmsResult {
 #[derive(Debug, Clone)]
 pub struct SmsSender {
     config: SmsConfig,
+    /// The shared outbound client (its TLS trust comes from `[http]`).
+    client: HttpClient,
 }
 
 impl SmsSender {
-    /// A sender for the `[sms]` section.
-    pub fn new(config: SmsConfig) -> Self {
-        Self { config }
+    /// A sender for the `[sms]` section, sending through `client`.
+    pub fn new(config: SmsConfig, client: HttpClient) -> Self {
+        Self { config, client }
     }
 
     /// Sends `message`, with retries for the `http` driver.
@@ -116,7 +119,7 @@ impl SmsSender {
             if attempt > 0 {
                 tokio::time::sleep(http_client::backoff(http.retry_delay, attempt - 1)).await;
             }
-            match http_client::send(request.clone(), http.timeout).await {
+            match self.client.send(request.clone(), http.timeout).await {
                 Ok(r) if r.status.is_success() => {
                     return SmsResult {
                         driver: "http",
@@ -373,7 +376,8 @@ mod tests {
 
     #[tokio::test]
     async fn log_driver_reports_sent() {
-        let sender = SmsSender::new(sms_config(""));
+        let client = HttpClient::with_roots(rustls::RootCertStore::empty());
+        let sender = SmsSender::new(sms_config(""), client);
         let result = sender.send(&message()).await;
         assert!(result.sent);
         assert_eq!(result.driver, "log");

@@ -1,6 +1,7 @@
 //! Status callbacks, signed as Standard Webhooks.
 //!
-//! Each OTP status change with a `status_callback` URL is POSTed as JSON with
+//! Each OTP status change with a `status_callback` URL (`http://` or
+//! `https://`) is POSTed as JSON with
 //! three headers: `webhook-id` (stable across retries), `webhook-timestamp`
 //! (Unix seconds of this attempt) and `webhook-signature`
 //! (`v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, keyed with the
@@ -25,7 +26,7 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::config::WebhookConfig;
-use crate::http_client::{self, HttpRequest};
+use crate::http_client::{self, HttpClient, HttpRequest};
 
 /// Decodes a `whsec_<base64>` (or bare base64) signing secret; at least 16 bytes.
 pub fn decode_secret(text: &str) -> Result<Zeroizing<Vec<u8>>, String> {
@@ -111,12 +112,14 @@ pub enum DeliveryOutcome {
 #[derive(Debug, Clone)]
 pub struct WebhookSender {
     config: WebhookConfig,
+    /// The shared outbound client (its TLS trust comes from `[http]`).
+    client: HttpClient,
 }
 
 impl WebhookSender {
-    /// A sender using the `[webhooks]` settings.
-    pub fn new(config: WebhookConfig) -> Self {
-        Self { config }
+    /// A sender using the `[webhooks]` settings, sending through `client`.
+    pub fn new(config: WebhookConfig, client: HttpClient) -> Self {
+        Self { config, client }
     }
 
     /// Delivers `event` to `url`, retrying with back-off. `webhook_id` must be
@@ -153,7 +156,7 @@ impl WebhookSender {
             }
             let timestamp = unix_seconds(SystemTime::now());
             let request = signed_request(url, webhook_id, timestamp, &key, body.clone());
-            match http_client::send(request, self.config.timeout).await {
+            match self.client.send(request, self.config.timeout).await {
                 Ok(r) if r.status.is_success() => {
                     crate::metrics::webhook_result("delivered");
                     return DeliveryOutcome::Delivered {

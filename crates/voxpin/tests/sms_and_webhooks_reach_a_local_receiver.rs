@@ -9,7 +9,8 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::any;
 use axum::Router;
-use voxpin::config::{Config, MapEnvironment};
+use voxpin::config::{Config, HttpClientConfig, MapEnvironment};
+use voxpin::http_client::HttpClient;
 use voxpin::sms::{SmsMessage, SmsSender};
 use voxpin::webhook::{self, DeliveryOutcome, StatusEvent, WebhookSender};
 use zeroize::Zeroizing;
@@ -63,6 +64,11 @@ fn config(text: &str) -> Config {
     Config::parse("test.toml", text, &MapEnvironment::default()).unwrap()
 }
 
+/// The client `voxpin run` builds from the `[http]` section.
+fn client(http: &HttpClientConfig) -> HttpClient {
+    HttpClient::new(http)
+}
+
 fn message() -> SmsMessage {
     SmsMessage {
         to: "+14155550100".into(),
@@ -80,7 +86,9 @@ async fn kannel_style_sms_is_retried_until_accepted() {
         "[sms]\ndriver = \"http\"\nmethod = \"GET\"\nfrom = \"Acme\"\nretries = 3\nretry_delay = \"1ms\"\n\
          url = \"{base}/cgi-bin/sendsms?username=u&password=p&from={{from}}&to={{to}}&text={{text}}\"\n"
     ));
-    let result = SmsSender::new(c.sms).send(&message()).await;
+    let result = SmsSender::new(c.sms, client(&c.http))
+        .send(&message())
+        .await;
     assert!(result.sent, "{result:?}");
     assert_eq!(result.attempts, 3);
     assert_eq!(result.status, Some(200));
@@ -106,7 +114,9 @@ async fn json_sms_gives_up_after_its_retries() {
          url = \"{base}/messages\"\nbody = '{{\"to\":\"{{to}}\",\"body\":\"{{text}}\"}}'\n\
          headers = {{ Authorization = \"Bearer gw\" }}\n"
     ));
-    let result = SmsSender::new(c.sms).send(&message()).await;
+    let result = SmsSender::new(c.sms, client(&c.http))
+        .send(&message())
+        .await;
     assert!(!result.sent);
     assert_eq!(result.attempts, 3);
     assert_eq!(result.status, Some(500));
@@ -129,7 +139,9 @@ async fn unreachable_gateway_is_a_failed_result() {
     let c = config(
         "[sms]\ndriver = \"http\"\nretries = 1\nretry_delay = \"1ms\"\nurl = \"http://127.0.0.1:9/send\"\n",
     );
-    let result = SmsSender::new(c.sms).send(&message()).await;
+    let result = SmsSender::new(c.sms, client(&c.http))
+        .send(&message())
+        .await;
     assert!(!result.sent);
     assert_eq!(result.attempts, 2);
     assert_eq!(result.status, None);
@@ -149,7 +161,7 @@ async fn status_callbacks_are_signed_and_retried() {
         time::macros::datetime!(2027-01-15 08:00:18 UTC),
         serde_json::json!({"id": "otp-1", "status": "delivered"}),
     );
-    let outcome = WebhookSender::new(c.webhooks)
+    let outcome = WebhookSender::new(c.webhooks, client(&c.http))
         .deliver(&format!("{base}/hook"), "msg_otp-1_delivered", &event)
         .await;
     assert_eq!(
@@ -183,7 +195,7 @@ async fn status_callbacks_are_signed_and_retried() {
 async fn callbacks_without_a_secret_are_not_sent() {
     let c = config("");
     let event = StatusEvent::new(time::OffsetDateTime::UNIX_EPOCH, serde_json::json!({}));
-    let outcome = WebhookSender::new(c.webhooks)
+    let outcome = WebhookSender::new(c.webhooks, client(&c.http))
         .deliver("http://127.0.0.1:9/hook", "msg_1", &event)
         .await;
     assert_eq!(outcome, DeliveryOutcome::NotConfigured);

@@ -12,9 +12,9 @@ use serde::Deserialize;
 use voxpin_api::ApiKey;
 
 use super::{
-    parse_duration, ApiConfig, BodyFormat, Codec, Config, DtmfMode, Environment, HttpMethod,
-    LimitsConfig, LogFormat, LoggingConfig, RecordsConfig, RetryPolicy, RtpConfig, Secret,
-    SipConfig, SmsConfig, SmsDriverConfig, SmsHttpConfig, StoreBackend, Transport, Trunk,
+    parse_duration, ApiConfig, BodyFormat, Codec, Config, DtmfMode, Environment, HttpClientConfig,
+    HttpMethod, LimitsConfig, LogFormat, LoggingConfig, RecordsConfig, RetryPolicy, RtpConfig,
+    Secret, SipConfig, SmsConfig, SmsDriverConfig, SmsHttpConfig, StoreBackend, Transport, Trunk,
     TrunkAuth, WebhookConfig,
 };
 
@@ -42,6 +42,8 @@ pub(super) struct RawConfig {
     sms: RawSms,
     #[serde(default)]
     webhooks: RawWebhooks,
+    #[serde(default)]
+    http: RawHttp,
     #[serde(default)]
     records: RawRecords,
     #[serde(default)]
@@ -156,6 +158,12 @@ impl std::fmt::Debug for RawWebhooks {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawHttp {
+    ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawRecords {
     path: Option<PathBuf>,
 }
@@ -243,6 +251,7 @@ pub(super) fn resolve(raw: RawConfig, env: &dyn Environment) -> Result<Config, F
     };
     let sms = resolve_sms(raw.sms)?;
     let webhooks = resolve_webhooks(raw.webhooks, env)?;
+    let http = resolve_http(raw.http, env)?;
     let logging = LoggingConfig {
         format: match raw.logging.format.as_deref().unwrap_or("text") {
             "text" => LogFormat::Text,
@@ -276,6 +285,7 @@ pub(super) fn resolve(raw: RawConfig, env: &dyn Environment) -> Result<Config, F
         limits,
         sms,
         webhooks,
+        http,
         records: RecordsConfig {
             path: raw
                 .records
@@ -487,11 +497,8 @@ fn resolve_sms(raw: RawSms) -> Result<SmsConfig, Fault> {
             let url = raw
                 .url
                 .ok_or_else(|| fault("sms.url", "required by driver = \"http\""))?;
-            if !url.starts_with("http://") {
-                return Err(fault(
-                    "sms.url",
-                    "must start with http:// (TLS is not built in; use a local TLS proxy)",
-                ));
+            if !url.starts_with("http://") && !url.starts_with("https://") {
+                return Err(fault("sms.url", "must start with http:// or https://"));
             }
             let method = match raw.method.as_deref().unwrap_or("POST") {
                 "GET" | "get" => HttpMethod::Get,
@@ -576,6 +583,31 @@ fn resolve_webhooks(raw: RawWebhooks, env: &dyn Environment) -> Result<WebhookCo
         retries: raw.retries.unwrap_or(5),
         retry_delay: duration("webhooks.retry_delay", raw.retry_delay.as_deref(), "1s")?,
         timeout: duration("webhooks.timeout", raw.timeout.as_deref(), "5s")?,
+    })
+}
+
+/// `[http] ca_file`: read and parsed now, so a missing or broken bundle
+/// stops startup (and `voxpin check`) rather than the first https request.
+fn resolve_http(raw: RawHttp, env: &dyn Environment) -> Result<HttpClientConfig, Fault> {
+    let Some(path) = raw.ca_file else {
+        return Ok(HttpClientConfig::default());
+    };
+    let key = "http.ca_file";
+    let text = env.read_file(&path).map_err(|e| {
+        let why = if e.kind() == std::io::ErrorKind::InvalidData {
+            "not a PEM text file (a binary DER certificate? convert it with \
+             `openssl x509 -inform der -in ca.der -out ca.pem`)"
+                .to_owned()
+        } else {
+            e.to_string()
+        };
+        fault(key, format!("cannot read `{}`: {why}", path.display()))
+    })?;
+    let extra_roots = crate::http_client::parse_ca_bundle(&text)
+        .map_err(|reason| fault(key, format!("`{}`: {reason}", path.display())))?;
+    Ok(HttpClientConfig {
+        ca_file: Some(path),
+        extra_roots,
     })
 }
 

@@ -229,3 +229,68 @@ fn pacing_and_priority_are_read() {
     assert_eq!(c.rtp.pacing_phases, 20);
     assert_eq!(c.rtp.realtime_priority, 10);
 }
+
+/// A self-signed CA certificate and its key, as PEM.
+fn ca_pem() -> (String, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = params.self_signed(&key).unwrap();
+    (ca.pem(), key.serialize_pem())
+}
+
+#[test]
+fn a_ca_file_is_read_and_a_bad_one_names_key_file_and_reason() {
+    let (ca, key) = ca_pem();
+    let mut env = env();
+    env.files.insert("ca.pem".into(), format!("{ca}{ca}"));
+    env.files.insert("key.pem".into(), key);
+    env.files.insert(
+        "broken.pem".into(),
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".into(),
+    );
+    let parse = |text: &str| Config::parse("voxpin.toml", text, &env);
+    let config = parse("[http]\nca_file = \"ca.pem\"\n").unwrap();
+    assert_eq!(config.http.ca_file, Some(PathBuf::from("ca.pem")));
+    assert_eq!(config.http.extra_roots.len(), 2);
+    assert!(parse("").unwrap().http.extra_roots.is_empty());
+
+    for (file, reason) in [
+        ("missing.pem", "cannot read `missing.pem`: "),
+        ("key.pem", "`key.pem`: no PEM certificate in it"),
+        (
+            "broken.pem",
+            "`broken.pem`: certificate 1 of the bundle is not a usable CA certificate",
+        ),
+    ] {
+        let err = parse(&format!(
+            "[logging]\nlevel = \"info\"\n[http]\nca_file = \"{file}\"\n"
+        ))
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!("voxpin.toml:4: http.ca_file: {reason}")),
+            "{text}"
+        );
+    }
+
+    let err = parse("[http]\nca = \"ca.pem\"\n").unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::Syntax { line: 2, .. }),
+        "unknown keys are refused: {err}"
+    );
+}
+
+#[test]
+fn sms_urls_may_be_http_or_https() {
+    for url in [
+        "http://127.0.0.1:13013/send",
+        "https://gateway.example/send",
+    ] {
+        let text = format!("[sms]\ndriver = \"http\"\nurl = \"{url}\"\n");
+        assert!(parse(&text).is_ok(), "{url}");
+    }
+    let (key, line, reason) = invalid("[sms]\ndriver = \"http\"\nurl = \"ftp://gw/send\"\n");
+    assert_eq!((key.as_str(), line), ("sms.url", 3));
+    assert!(reason.contains("http:// or https://"), "{reason}");
+}
