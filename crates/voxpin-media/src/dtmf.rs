@@ -14,7 +14,11 @@
 //! - Later packets of an event already reported are duplicates and ignored —
 //!   unless a *non-end* packet with the same key arrives at least
 //!   [`REUSE_GAP`] after the report: a sender replaying a recording (SIPp)
-//!   repeats the timestamp for the same digit pressed twice.
+//!   repeats the timestamp for the same digit pressed twice. When the report
+//!   came from [`STALE_EVENT`] (the sender paused mid-event, no end packet
+//!   yet), a packet whose duration has grown past the last one seen is that
+//!   same event resuming, not a new press; only a duration that starts over
+//!   is a new press.
 //! - The first packet may carry duration 0, may lack the marker (a lost start
 //!   is recovered from any later update), and may arrive from a new SSRC.
 //! - A long event is split by the sender into segments: the last packet of a
@@ -143,6 +147,9 @@ struct OpenEvent {
 struct Reported {
     key: EventKey,
     at: Instant,
+    /// Reported for staleness, with this last duration seen (`None`: an end
+    /// packet or a following event closed it).
+    stale_at_duration: Option<u16>,
 }
 
 /// Turns RFC 4733 packets into keypresses (rules in the module docs).
@@ -172,7 +179,10 @@ impl DtmfReceiver {
         };
         if let Some(index) = self.reported_index(key) {
             let reuse = self.reported[index]
-                .map(|r| !ev.end && now.saturating_duration_since(r.at) >= REUSE_GAP)
+                .map(|r| {
+                    let restarted = r.stale_at_duration.is_none_or(|d| ev.duration <= d);
+                    !ev.end && now.saturating_duration_since(r.at) >= REUSE_GAP && restarted
+                })
                 .unwrap_or(false);
             if !reuse {
                 return;
@@ -199,7 +209,7 @@ impl DtmfReceiver {
             }
             previous => {
                 if previous.is_some() {
-                    self.report_open(now);
+                    self.report_open(now, false);
                 }
                 self.open = Some(OpenEvent {
                     key,
@@ -210,7 +220,7 @@ impl DtmfReceiver {
             }
         }
         if ev.end {
-            self.report_open(now);
+            self.report_open(now, false);
         }
     }
 
@@ -218,7 +228,7 @@ impl DtmfReceiver {
     pub fn handle_timeout(&mut self, now: Instant) {
         if let Some(open) = self.open {
             if now.saturating_duration_since(open.last_update) >= STALE_EVENT {
-                self.report_open(now);
+                self.report_open(now, true);
             }
         }
     }
@@ -239,7 +249,7 @@ impl DtmfReceiver {
             .position(|r| matches!(r, Some(r) if r.key == key))
     }
 
-    fn report_open(&mut self, now: Instant) {
+    fn report_open(&mut self, now: Instant, stale: bool) {
         let Some(open) = self.open.take() else {
             return;
         };
@@ -255,6 +265,7 @@ impl DtmfReceiver {
         self.reported[self.next_slot] = Some(Reported {
             key: open.key,
             at: now,
+            stale_at_duration: stale.then_some(open.duration),
         });
         self.next_slot = (self.next_slot + 1) % REMEMBERED;
     }
@@ -301,6 +312,48 @@ mod tests {
         rx.handle_timeout(t0 + STALE_EVENT);
         assert_eq!(rx.poll_digit().map(|d| d.digit), Some('4'));
         rx.handle_event(t0 + STALE_EVENT, Ssrc(1), 100, ev(4, true, 800));
+        assert_eq!(rx.poll_digit(), None);
+    }
+
+    #[test]
+    fn an_event_resuming_after_a_stall_is_still_one_press() {
+        // The sender stalls (a loaded host) longer than STALE_EVENT between
+        // updates of one keypress, then sends the rest of it at once.
+        let t0 = crate::test_epoch();
+        let mut rx = DtmfReceiver::new();
+        rx.handle_event(t0, Ssrc(1), 100, ev(7, false, 160));
+        rx.handle_event(
+            t0 + Duration::from_millis(50),
+            Ssrc(1),
+            100,
+            ev(7, false, 480),
+        );
+        let stalled = t0 + Duration::from_millis(50) + STALE_EVENT;
+        rx.handle_timeout(stalled);
+        assert_eq!(rx.poll_digit().map(|d| d.digit), Some('7'));
+        let late = stalled + Duration::from_millis(200);
+        rx.handle_event(late, Ssrc(1), 100, ev(7, false, 800));
+        rx.handle_event(late, Ssrc(1), 100, ev(7, false, 1120));
+        for _ in 0..3 {
+            rx.handle_event(late, Ssrc(1), 100, ev(7, true, 1280));
+        }
+        rx.handle_timeout(late + STALE_EVENT);
+        assert_eq!(rx.poll_digit(), None, "the resumed event is the same press");
+    }
+
+    #[test]
+    fn a_replayed_press_after_a_stale_report_still_counts() {
+        // A stale report, then the same recording replayed: the duration
+        // starts over, so this is a second press.
+        let t0 = crate::test_epoch();
+        let mut rx = DtmfReceiver::new();
+        rx.handle_event(t0, Ssrc(1), 100, ev(3, false, 480));
+        rx.handle_timeout(t0 + STALE_EVENT);
+        assert_eq!(rx.poll_digit().map(|d| d.digit), Some('3'));
+        let again = t0 + STALE_EVENT + Duration::from_secs(1);
+        rx.handle_event(again, Ssrc(1), 100, ev(3, false, 160));
+        rx.handle_event(again, Ssrc(1), 100, ev(3, true, 800));
+        assert_eq!(rx.poll_digit().map(|d| d.digit), Some('3'));
         assert_eq!(rx.poll_digit(), None);
     }
 
