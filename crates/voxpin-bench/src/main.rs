@@ -74,10 +74,17 @@ struct Cli {
     /// Seconds S2 measures once all calls are up (default 20; --quick 6).
     #[arg(long)]
     s2_window: Option<u32>,
-    /// Calls/s that bring S2 and S3 calls up. Fast enough that the oldest
-    /// S2 call is still inside its 30 s life when the window closes.
+    /// Calls/s that bring S2 calls up. Fast enough that the oldest S2 call
+    /// is still inside its 30 s life when the window closes.
     #[arg(long, default_value_t = 1000)]
     ramp: u32,
+    /// Calls/s that bring S3 calls up (default: `--ramp`, so all S3 calls
+    /// are up at once). SIPp starts a thread per call to play its DTMF pcap,
+    /// and at 1,000 new calls/s its main loop can stall for 0.5 s and more
+    /// (its watchdog says so); the S3 row's `sipp_failed` counts the calls
+    /// SIPp aborted. A lower rate spares SIPp but holds fewer calls at once.
+    #[arg(long)]
+    s3_ramp: Option<u32>,
     /// Every n-th S2 call sends its audio to the bench's receiver.
     #[arg(long, default_value_t = 50)]
     sample_every: usize,
@@ -218,6 +225,7 @@ fn main() -> anyhow::Result<()> {
         }),
         s2_window: cli.s2_window.unwrap_or(if q { 6 } else { 20 }),
         ramp: cli.ramp.max(1),
+        s3_ramp: cli.s3_ramp.unwrap_or(cli.ramp).max(1),
         sample_every: cli.sample_every,
         s3_calls: cli.s3_calls.unwrap_or(if q { 100 } else { 500 }),
         floor: cli.steps.iter().any(|s| s == "floor"),

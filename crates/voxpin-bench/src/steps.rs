@@ -25,8 +25,10 @@ pub struct Plan {
     pub s2_calls: Vec<u32>,
     /// Seconds S2 measures once every call is up.
     pub s2_window: u32,
-    /// Calls/s used to bring S2 and S3 calls up.
+    /// Calls/s used to bring S2 calls up.
     pub ramp: u32,
+    /// Calls/s used to bring S3 calls up.
+    pub s3_ramp: u32,
     /// Every n-th S2 call's audio goes to the bench's receiver.
     pub sample_every: usize,
     /// S3 calls when S2 did not run.
@@ -297,8 +299,10 @@ pub fn floor(
     Ok(row)
 }
 
-/// S3: `calls` input-mode calls at the ramp rate; SIPp keys each call's
-/// code as RFC 4733 events; counts OTPs that end `verified`.
+/// S3: `calls` input-mode calls at the S3 ramp rate; SIPp keys each call's
+/// code as RFC 4733 events; counts OTPs that end `verified`, and the calls
+/// SIPp itself failed (e.g. aborted when its own stall let an INVITE
+/// retransmission arrive after its 200 OK).
 pub fn s3(h: &Harness, plan: &Plan, calls: u32, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     const CODE: &str = "4827";
     eprintln!("S3: {calls} keyed calls ...");
@@ -309,7 +313,7 @@ pub fn s3(h: &Harness, plan: &Plan, calls: u32, rows: &mut Vec<Row>) -> anyhow::
     let t0 = Instant::now();
     let fired = h.fire(
         h.otp_requests("keyed", calls as usize, Some(CODE)),
-        f64::from(plan.ramp),
+        f64::from(plan.s3_ramp),
         8,
     );
     let (left, peak) = h.wait_active(Duration::from_secs(60), |a| a == 0.0);
@@ -331,8 +335,13 @@ pub fn s3(h: &Harness, plan: &Plan, calls: u32, rows: &mut Vec<Row>) -> anyhow::
         "verified_pct",
         format!("{:.2}", 100.0 * verified as f64 / f64::from(calls.max(1))),
     );
+    row.set("ramp_per_s", plan.s3_ramp);
     row.set("peak_active", peak);
     row.set("left_after_wait", left);
+    row.set(
+        "sipp_failed",
+        sipp_stat(&stack.dir, "FailedCall(C)").unwrap_or(0.0),
+    );
     let statuses: Vec<String> = by_status.iter().map(|(k, v)| format!("{k}:{v}")).collect();
     row.set("statuses", statuses.join(" "));
     row.set(
