@@ -113,7 +113,7 @@ enum Sub {
         /// Sockets (one per simulated call).
         #[arg(long)]
         sockets: usize,
-        /// How long to pump.
+        /// How long to measure (after a warm-up of `pump::WARMUP`).
         #[arg(long)]
         seconds: u64,
         /// Destination port on 127.0.0.1.
@@ -181,8 +181,13 @@ fn main() -> anyhow::Result<()> {
         port,
     }) = cli.command
     {
-        let sent = pump::run(sockets, ([127, 0, 0, 1], port).into(), seconds)?;
-        println!("sent {sent}");
+        let window = pump::run(
+            sockets,
+            ([127, 0, 0, 1], port).into(),
+            pump::WARMUP,
+            seconds,
+        )?;
+        println!("{}", window.to_line());
         return Ok(());
     }
     if let Some(csv) = &cli.plot_from {

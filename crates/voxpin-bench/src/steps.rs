@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
+use anyhow::{bail, Context};
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -265,26 +266,33 @@ pub fn floor(
         "--sockets".into(),
         calls.to_string(),
         "--seconds".into(),
-        (seconds + 2).to_string(),
+        seconds.to_string(),
         "--port".into(),
         h.ports.sink.to_string(),
     ]
     .to_vec();
     let mut pump = h.start_maybe_rt("pump", &exe, &args, &dir)?;
-    std::thread::sleep(Duration::from_secs(1));
-    let cpu0 = pump.cpu_seconds(h.ticks)?;
-    let t0 = Instant::now();
-    std::thread::sleep(Duration::from_secs(u64::from(seconds)));
-    let cpu1 = pump.cpu_seconds(h.ticks)?;
-    let span = t0.elapsed().as_secs_f64();
-    let _ = pump.wait_exit(Duration::from_secs(10));
-    // The pump sends exactly 50 packets/s per socket (it never skips a slot).
-    let packets = f64::from(calls) * 50.0 * span;
-    let per_packet = (cpu1 - cpu0) / packets;
+    let within = crate::pump::WARMUP + Duration::from_secs(u64::from(seconds) + 10);
+    if pump.wait_exit(within) != Some(0) {
+        bail!(
+            "the floor pump did not finish cleanly (see {})",
+            dir.display()
+        );
+    }
+    let output = std::fs::read_to_string(dir.join("pump.log"))?;
+    let window = crate::pump::Window::from_output(&output)
+        .with_context(|| format!("no window line in {}", dir.join("pump.log").display()))?;
+    if window.sent == 0 || window.wall_s <= 0.0 {
+        bail!("the floor pump sent nothing: {}", window.to_line());
+    }
+    // What the kernel accepted in the window, not what was meant to be sent.
+    let per_packet = window.cpu_s / window.sent as f64;
     let mut row = Row::new("floor", format!("calls={calls}"));
+    row.set("pump_packets", window.sent);
+    row.set("pump_send_errors", window.errors);
     row.set(
         "pump_cpu_pct",
-        format!("{:.1}", 100.0 * (cpu1 - cpu0) / span),
+        format!("{:.1}", 100.0 * window.cpu_s / window.wall_s),
     );
     row.set("pump_us_per_packet", format!("{:.2}", per_packet * 1e6));
     row.set(
