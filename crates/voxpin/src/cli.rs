@@ -63,6 +63,10 @@ pub struct SendArgs {
     /// An Idempotency-Key, so repeating the command does not call twice.
     #[arg(long)]
     pub idempotency_key: Option<String>,
+    /// A PEM bundle of CA certificates trusted, besides the system store,
+    /// for an `https://` API behind a private CA.
+    #[arg(long, env = "VOXPIN_CA_FILE")]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 #[cfg(test)]

@@ -44,10 +44,26 @@ pub fn request(args: &SendArgs) -> Result<HttpRequest, String> {
     })
 }
 
+/// The client's trust: the system store plus `--ca-file`, read and checked
+/// now; the error names the file and why it was refused.
+pub fn client_config(args: &SendArgs) -> Result<HttpClientConfig, String> {
+    let Some(path) = &args.ca_file else {
+        return Ok(HttpClientConfig::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("--ca-file `{}`: {e}", path.display()))?;
+    let extra_roots = crate::http_client::parse_ca_bundle(&text)
+        .map_err(|reason| format!("--ca-file `{}`: {reason}", path.display()))?;
+    Ok(HttpClientConfig {
+        ca_file: Some(path.clone()),
+        extra_roots,
+    })
+}
+
 /// Runs `voxpin send`: prints the API's JSON answer; exit 0 on 2xx.
 pub fn main(args: SendArgs) -> ExitCode {
-    let request = match request(&args) {
-        Ok(r) => r,
+    let (request, trust) = match request(&args).and_then(|r| Ok((r, client_config(&args)?))) {
+        Ok(both) => both,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
@@ -63,8 +79,8 @@ pub fn main(args: SendArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // `--api https://...` is verified against the system store.
-    let client = HttpClient::new(&HttpClientConfig::default());
+    // `--api https://...` is verified against the system store and `--ca-file`.
+    let client = HttpClient::new(&trust);
     match runtime.block_on(client.send(request, Duration::from_secs(10))) {
         Ok(response) => {
             let text = String::from_utf8_lossy(&response.body);
@@ -102,6 +118,7 @@ mod tests {
             api: "http://127.0.0.1:8080/".into(),
             key: "k-000000000000000".into(),
             idempotency_key: Some("abc".into()),
+            ca_file: None,
         };
         let r = request(&args).unwrap();
         assert_eq!(r.url, "http://127.0.0.1:8080/v1/otp");
@@ -118,5 +135,50 @@ mod tests {
             .headers
             .iter()
             .any(|(n, v)| n == "idempotency-key" && v == "abc"));
+    }
+
+    fn args_with_ca(ca_file: Option<std::path::PathBuf>) -> SendArgs {
+        SendArgs {
+            app: "login".into(),
+            to: "+14155550100".into(),
+            code: None,
+            language: None,
+            sms_after_call: false,
+            api: "https://api.example".into(),
+            key: "k".into(),
+            idempotency_key: None,
+            ca_file,
+        }
+    }
+
+    #[test]
+    fn a_ca_file_is_trusted_and_a_bad_one_is_named_with_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(client_config(&args_with_ca(None))
+            .unwrap()
+            .extra_roots
+            .is_empty());
+
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = params.self_signed(&key).unwrap();
+        let good = dir.path().join("ca.pem");
+        std::fs::write(&good, ca.pem()).unwrap();
+        let trust = client_config(&args_with_ca(Some(good.clone()))).unwrap();
+        assert_eq!(trust.extra_roots.len(), 1);
+        assert_eq!(trust.ca_file, Some(good));
+
+        let missing = dir.path().join("missing.pem");
+        let e = client_config(&args_with_ca(Some(missing))).unwrap_err();
+        assert!(
+            e.starts_with("--ca-file `") && e.contains("missing.pem"),
+            "{e}"
+        );
+
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "not a certificate").unwrap();
+        let e = client_config(&args_with_ca(Some(junk))).unwrap_err();
+        assert!(e.contains("junk.pem`: "), "{e}");
     }
 }
