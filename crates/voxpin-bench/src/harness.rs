@@ -36,6 +36,8 @@ pub struct Harness {
     pub rt: Option<u8>,
     /// voxpin's `[rtp] pacing_phases`, if set.
     pub pacing_phases: Option<u32>,
+    /// S2's carrier echoes every RTP packet back (SIPp `-rtp_echo`).
+    pub echo: bool,
     /// Next phone number suffix (numbers are never reused in a run).
     next_number: AtomicU64,
 }
@@ -73,6 +75,7 @@ impl Harness {
             ticks,
             rt: None,
             pacing_phases: None,
+            echo: false,
             next_number: AtomicU64::new(0),
         }
     }
@@ -97,6 +100,7 @@ impl Harness {
         max_calls: u32,
         sample_every: usize,
         pcap: Option<&[u8]>,
+        echo: bool,
     ) -> anyhow::Result<Stack> {
         let dir = self.dir.join(name);
         std::fs::create_dir_all(dir.join("dialplans"))?;
@@ -132,7 +136,12 @@ impl Harness {
                 max_calls as usize + 10,
                 sample_every,
                 self.ports.receiver,
-                self.ports.sink,
+                // Echoed calls send their audio to SIPp's media port.
+                if echo {
+                    self.ports.sipp_media
+                } else {
+                    self.ports.sink
+                },
             ),
         )?;
         let run_args = ["run".into(), "--config".into(), "voxpin.toml".into()];
@@ -154,7 +163,7 @@ impl Harness {
             std::thread::sleep(Duration::from_millis(100));
         }
         let p = self.ports;
-        let args: Vec<String> = [
+        let mut args: Vec<String> = [
             "-sf",
             "carrier.xml",
             "-i",
@@ -178,6 +187,9 @@ impl Harness {
         .iter()
         .map(ToString::to_string)
         .collect();
+        if echo {
+            args.push("-rtp_echo".into());
+        }
         let mut sipp = Proc::start("sipp", Path::new("sipp"), &args, &dir)?;
         std::thread::sleep(Duration::from_millis(500));
         sipp.ensure_running()

@@ -95,6 +95,11 @@ struct Cli {
     /// (`[rtp] realtime_priority = N`) and the floor pump under `chrt -f N`.
     #[arg(long)]
     rt: Option<u8>,
+    /// S2's SIPp carrier echoes every RTP packet back (SIPp `-rtp_echo`), so
+    /// voxpin receives as many packets as it sends, as on a real call. The
+    /// floor pump does not receive: read `ratio` as send-only then.
+    #[arg(long)]
+    carrier_echo: bool,
     /// voxpin's `[rtp] pacing_phases` (send slots per 20 ms; default: voxpin's).
     #[arg(long)]
     pacing_phases: Option<u32>,
@@ -244,6 +249,7 @@ fn main() -> anyhow::Result<()> {
     );
     h.rt = cli.rt;
     h.pacing_phases = cli.pacing_phases;
+    h.echo = cli.carrier_echo;
     let mut meta = steps::machine(&voxpin);
     meta.push((
         "command".into(),
@@ -252,6 +258,7 @@ fn main() -> anyhow::Result<()> {
     meta.push(("plan".into(), format!("{plan:?}")));
     meta.push(("realtime_priority".into(), format!("{:?}", cli.rt)));
     meta.push(("pacing_phases".into(), format!("{:?}", cli.pacing_phases)));
+    meta.push(("carrier_echo".into(), cli.carrier_echo.to_string()));
     let mut rows: Vec<Row> = Vec::new();
     let has = |s: &str| cli.steps.iter().any(|x| x == s);
     let result = (|| -> anyhow::Result<()> {

@@ -10,6 +10,9 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::harness::{created_id, sipp_stat, Harness, LATENESS};
+
+/// voxpin's counter of RTP packets received.
+const RECEIVED: &str = "voxpin_rtp_packets_received_total";
 use crate::procs;
 use crate::receiver::Receiver;
 use crate::report::{fmt_opt, Row};
@@ -67,7 +70,7 @@ fn event_at(otp: &Value, kind: &str, status: Option<u64>) -> Option<f64> {
 /// with a failed call. Returns the highest rate with none.
 pub fn s1(h: &Harness, plan: &Plan, rows: &mut Vec<Row>) -> anyhow::Result<Option<u32>> {
     let max_rate = plan.s1_rates.iter().copied().max().unwrap_or(100);
-    let stack = h.start("s1", max_rate * 10 + 1000, 0, None)?;
+    let stack = h.start("s1", max_rate * 10 + 1000, 0, None, false)?;
     let mut best = None;
     for &rate in &plan.s1_rates {
         let count = (rate * plan.s1_seconds) as usize;
@@ -156,7 +159,7 @@ pub fn s2(h: &Harness, plan: &Plan, rows: &mut Vec<Row>) -> anyhow::Result<S2Res
     for &n in &plan.s2_calls {
         eprintln!("S2: {n} calls ...");
         receiver.reset();
-        let stack = h.start(&format!("s2-{n}"), n + 100, plan.sample_every, None)?;
+        let stack = h.start(&format!("s2-{n}"), n + 100, plan.sample_every, None, h.echo)?;
         std::thread::sleep(Duration::from_secs(1));
         let idle_rss = stack.voxpin.rss_kib()?;
         let fired = h.fire(
@@ -167,7 +170,9 @@ pub fn s2(h: &Harness, plan: &Plan, rows: &mut Vec<Row>) -> anyhow::Result<S2Res
         let http_failed = fired.iter().filter(|f| f.status != 201).count();
         let (up, _) = h.wait_active(Duration::from_secs(30), |a| a >= f64::from(n));
         std::thread::sleep(Duration::from_secs(2));
-        let before = parse_histogram(&h.metrics()?, LATENESS);
+        let before_text = h.metrics()?;
+        let before = parse_histogram(&before_text, LATENESS);
+        let received0 = crate::stats::parse_sum(&before_text, RECEIVED, "");
         let cpu0 = stack.voxpin.cpu_seconds(h.ticks)?;
         let sipp_cpu0 = stack.sipp.cpu_seconds(h.ticks)?;
         let _ = receiver.take();
@@ -192,6 +197,7 @@ pub fn s2(h: &Harness, plan: &Plan, rows: &mut Vec<Row>) -> anyhow::Result<S2Res
         let rss = stack.voxpin.rss_kib()?;
         let lateness = difference(&before, &after);
         let packets = histogram_count(&lateness);
+        let received = crate::stats::parse_sum(&after_text, RECEIVED, "") - received0;
         let failed = http_failed + (f64::from(n) - active).max(0.0) as usize;
         let p99 = histogram_quantile(&lateness, 0.99);
         let mut row = Row::new("S2", format!("calls={n}"));
@@ -211,8 +217,16 @@ pub fn s2(h: &Harness, plan: &Plan, rows: &mut Vec<Row>) -> anyhow::Result<S2Res
             format!("{:.1}", rss.saturating_sub(idle_rss) as f64 / f64::from(n)),
         );
         row.set("packets_per_s", format!("{:.0}", packets as f64 / span));
+        row.set("rx_packets_per_s", format!("{:.0}", received / span));
         let per_packet = (packets > 0).then(|| cpu / packets as f64);
         row.set("cpu_us_per_packet", fmt_opt(per_packet.map(|c| c * 1e6), 2));
+        // Sent plus received: with --carrier-echo voxpin receives as much.
+        let handled = packets as f64 + received.max(0.0);
+        let per_handled = (handled > 0.0).then(|| cpu / handled);
+        row.set(
+            "cpu_us_per_packet_handled",
+            fmt_opt(per_handled.map(|c| c * 1e6), 2),
+        );
         row.set_ms("lateness_p50_ms", histogram_quantile(&lateness, 0.5));
         row.set_ms("lateness_p99_ms", p99);
         row.set_ms("lateness_p999_ms", histogram_quantile(&lateness, 0.999));
@@ -316,7 +330,7 @@ pub fn s3(h: &Harness, plan: &Plan, calls: u32, rows: &mut Vec<Row>) -> anyhow::
     eprintln!("S3: {calls} keyed calls ...");
     let pcap =
         crate::setup::dtmf_pcap(CODE, Duration::from_millis(600), Duration::from_millis(120));
-    let stack = h.start("s3", calls + 100, 0, Some(&pcap))?;
+    let stack = h.start("s3", calls + 100, 0, Some(&pcap), false)?;
     let cpu0 = stack.voxpin.cpu_seconds(h.ticks)?;
     let t0 = Instant::now();
     let fired = h.fire(
