@@ -99,6 +99,9 @@ pub enum HttpError {
         host: String,
         /// Why, in words (`certificate is signed by an unknown CA ...`).
         reason: String,
+        /// The server's certificate (or the host's name) was refused: the
+        /// same request will be refused again until someone fixes it.
+        certificate_refused: bool,
     },
     /// The HTTP exchange failed (bad response, connection closed).
     #[error("HTTP exchange failed: {0}")]
@@ -212,17 +215,18 @@ impl HttpClient {
         if !tls {
             return exchange_over(stream, request, &path, host_header).await;
         }
-        let tls_error = |reason: String| HttpError::Tls {
+        let tls_error = |reason: String, certificate_refused: bool| HttpError::Tls {
             host: host.to_owned(),
             reason,
+            certificate_refused,
         };
         let server_name = ServerName::try_from(bare_host.to_owned())
-            .map_err(|_| tls_error("the host is not a valid TLS server name".to_owned()))?;
+            .map_err(|_| tls_error("the host is not a valid TLS server name".to_owned(), true))?;
         let stream = self
             .tls
             .connect(server_name, stream)
             .await
-            .map_err(|e| tls_error(handshake_reason(&e)))?;
+            .map_err(|e| tls_error(handshake_reason(&e), is_certificate_refusal(&e)))?;
         exchange_over(stream, request, &path, host_header).await
     }
 }
@@ -275,6 +279,32 @@ where
 }
 
 /// Why a TLS handshake failed, in words an operator can act on.
+/// Whether a failed handshake refused the server's certificate (a verdict
+/// that retrying cannot change), as opposed to a broken connection.
+fn is_certificate_refusal(error: &std::io::Error) -> bool {
+    matches!(
+        error
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>()),
+        Some(rustls::Error::InvalidCertificate(_))
+    )
+}
+
+impl HttpError {
+    /// Whether sending the same request again cannot succeed: a bad URL or
+    /// request, or a refused certificate. Retry loops stop on these.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            HttpError::Url(_) | HttpError::Build(_) => true,
+            HttpError::Tls {
+                certificate_refused,
+                ..
+            } => *certificate_refused,
+            _ => false,
+        }
+    }
+}
+
 fn handshake_reason(error: &std::io::Error) -> String {
     let Some(tls) = error
         .get_ref()
@@ -394,12 +424,14 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, HttpError::Connect { .. }), "{err}");
+        assert!(!err.is_permanent(), "a refused connect may succeed later");
         for url in ["ftp://h/x?secret=1", "h/x", "https:///x"] {
             let err = client()
                 .send(get(url), Duration::from_secs(5))
                 .await
                 .unwrap_err();
             assert!(matches!(err, HttpError::Url(_)), "{url}: {err}");
+            assert!(err.is_permanent(), "{url}: {err}");
             assert!(!err.to_string().contains("secret"), "{err}");
         }
     }
@@ -422,7 +454,18 @@ mod tests {
             )
             .await
             .unwrap_err();
-        assert!(matches!(err, HttpError::Tls { .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                HttpError::Tls {
+                    certificate_refused: false,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        // Not a certificate verdict (a proxy or a restart may fix it): retried.
+        assert!(!err.is_permanent(), "{err}");
         assert!(err.to_string().contains("localhost"), "{err}");
         server.await.unwrap();
     }

@@ -133,7 +133,19 @@ impl SmsSender {
                     status = Some(r.status.as_u16());
                     error = format!("gateway answered HTTP {}", r.status.as_u16());
                 }
-                Err(e) => error = e.to_string(),
+                Err(e) => {
+                    error = e.to_string();
+                    if e.is_permanent() {
+                        tracing::warn!(to = %message.to, attempts = attempt + 1, %error, "sms not sent; retrying cannot help");
+                        return SmsResult {
+                            driver: "http",
+                            sent: false,
+                            attempts: attempt + 1,
+                            status,
+                            error: Some(error),
+                        };
+                    }
+                }
             }
             tracing::debug!(to = %message.to, attempt = attempt + 1, %error, "sms gateway attempt failed");
         }

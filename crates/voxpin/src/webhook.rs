@@ -165,7 +165,17 @@ impl WebhookSender {
                     };
                 }
                 Ok(r) => last_error = format!("HTTP {}", r.status.as_u16()),
-                Err(e) => last_error = e.to_string(),
+                Err(e) => {
+                    last_error = e.to_string();
+                    if e.is_permanent() {
+                        crate::metrics::webhook_result("failed");
+                        tracing::warn!(webhook_id, attempts = attempt + 1, error = %last_error, "status callback gave up; retrying cannot help");
+                        return DeliveryOutcome::Failed {
+                            attempts: attempt + 1,
+                            last_error,
+                        };
+                    }
+                }
             }
             tracing::debug!(webhook_id, attempt = attempt + 1, error = %last_error, "status callback failed");
         }

@@ -200,13 +200,19 @@ async fn refused(pki: &Pki, client: &HttpClient, host: &str) -> (String, String)
         .unwrap_err();
     let text = err.to_string();
     assert!(!text.contains("s3cret"), "no query in errors: {text}");
+    assert!(
+        err.is_permanent(),
+        "a refused certificate is not retried: {text}"
+    );
     let HttpError::Tls {
         host: named,
         reason,
+        certificate_refused,
     } = err
     else {
         panic!("expected a TLS error, got {text}")
     };
+    assert!(certificate_refused, "{text}");
     // The server's side of the refused handshake ends too (no hang).
     let server_side = tokio::time::timeout(WAIT, server).await.unwrap().unwrap();
     assert!(server_side.is_err(), "the server saw no request");
@@ -244,6 +250,37 @@ async fn an_expired_certificate_is_refused() {
     let client = client_trusting(&pki.ca_pem);
     let (_, reason) = refused(&pki, &client, "localhost").await;
     assert!(reason.contains("expired"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_gateway_with_an_untrusted_certificate_is_tried_once_not_retried() {
+    let pki = pki(&["localhost"], valid_for_a_year());
+    // One connection only: a retry would find the port closed and end with
+    // a connect error instead of the certificate's verdict.
+    let (port, server) = serve_once(&pki).await;
+    let config = Config::parse(
+        "voxpin.toml",
+        &format!(
+            "[sms]\ndriver = \"http\"\nretries = 3\nretry_delay = \"10ms\"\n\
+             url = \"https://localhost:{port}/send?text={{text}}\"\n"
+        ),
+        &MapEnvironment::default(),
+    )
+    .unwrap();
+    let sender = SmsSender::new(config.sms, HttpClient::new(&config.http));
+    let message = SmsMessage {
+        to: "+14155550100".into(),
+        code: Zeroizing::new("481516".into()),
+        template: None,
+    };
+    let result = sender.send(&message).await;
+    assert!(!result.sent, "{result:?}");
+    assert_eq!(result.attempts, 1, "{result:?}");
+    let error = result.error.unwrap_or_default();
+    assert!(error.contains("unknown CA"), "{error}");
+    assert!(!error.contains("481516"), "{error}");
+    let server_side = tokio::time::timeout(WAIT, server).await.unwrap().unwrap();
+    assert!(server_side.is_err(), "the server saw no request");
 }
 
 #[tokio::test]
