@@ -366,10 +366,28 @@ pub fn parse_ca_bundle(text: &str) -> Result<Vec<CertificateDer<'static>>, Strin
     Ok(certs)
 }
 
-/// The URL without its query (query strings may carry gateway credentials or codes).
+/// The URL without its query and user info (either may carry gateway
+/// credentials or codes): what errors and logs show.
 pub fn redact_query(url: &str) -> String {
-    match url.split_once('?') {
+    let base = match url.split_once('?') {
         Some((base, _)) => format!("{base}?<redacted>"),
+        None => url.to_owned(),
+    };
+    redact_userinfo(&base)
+}
+
+/// The URL without the `user:password@` of its authority, if any.
+fn redact_userinfo(url: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let rest = url.get(start..).unwrap_or_default();
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = rest.get(..authority_end).unwrap_or_default();
+    match authority.rfind('@') {
+        Some(at) => format!(
+            "{}<redacted>@{}",
+            url.get(..start).unwrap_or_default(),
+            rest.get(at + 1..).unwrap_or_default()
+        ),
         None => url.to_owned(),
     }
 }
@@ -400,6 +418,19 @@ mod tests {
             "http://h/s?<redacted>"
         );
         assert_eq!(redact_query("http://h/s"), "http://h/s");
+    }
+
+    #[test]
+    fn user_info_is_redacted_too() {
+        assert_eq!(
+            redact_query("https://voxpin:s3cret@gw.example:8443/send?text=1"),
+            "https://<redacted>@gw.example:8443/send?<redacted>"
+        );
+        assert_eq!(redact_query("http://u:p@h"), "http://<redacted>@h");
+        // An `@` in the path or query is not user info.
+        assert_eq!(redact_query("http://h/a@b"), "http://h/a@b");
+        assert_eq!(redact_query("http://h?to=a@b"), "http://h?<redacted>");
+        assert_eq!(redact_query("not a url @ all"), "<redacted>@ all");
     }
 
     fn get(url: &str) -> HttpRequest {
