@@ -43,6 +43,19 @@ async fn recv(t: &mut SipTransport) -> (Transport, SocketAddr, Vec<u8>) {
         .expect("receive succeeds")
 }
 
+async fn send_udp(
+    from: &SipTransport,
+    destination: SocketAddr,
+    payload: &[u8],
+) -> std::io::Result<()> {
+    from.send(Transmit {
+        transport: Transport::Udp,
+        destination,
+        payload: payload.to_vec(),
+    })
+    .await
+}
+
 async fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
     let mut all = Vec::new();
     timeout(WAIT, stream.read_to_end(&mut all))
@@ -58,13 +71,7 @@ async fn udp_datagrams_pass_unchanged() {
     let mut b = transport(false, TransportConfig::default()).await;
     let to_b = b.udp_local_addr().expect("bound");
     let payload = message("hello");
-    a.send(Transmit {
-        transport: Transport::Udp,
-        destination: to_b,
-        payload: payload.clone(),
-    })
-    .await
-    .expect("send");
+    send_udp(&a, to_b, &payload).await.expect("send");
     let (kind, source, bytes) = recv(&mut b).await;
     assert_eq!(kind, Transport::Udp);
     assert_eq!(source, a.udp_local_addr().expect("bound"));
@@ -84,25 +91,14 @@ async fn a_taken_udp_socket_carries_the_datagrams_and_tcp_stays() {
         std::io::ErrorKind::NotConnected
     );
     // The transport no longer sends UDP...
-    let refused = b
-        .send(Transmit {
-            transport: Transport::Udp,
-            destination: a.udp_local_addr().expect("bound"),
-            payload: message("x"),
-        })
+    let refused = send_udp(&b, a.udp_local_addr().expect("bound"), &message("x"))
         .await
         .expect_err("UDP handed over");
     assert_eq!(refused.kind(), std::io::ErrorKind::NotConnected);
     // ...nor reads it: the datagram reaches the taken socket (a blocking
     // read with a bound, so a lost datagram fails instead of hanging).
     let payload = message("to the taken socket");
-    a.send(Transmit {
-        transport: Transport::Udp,
-        destination: to_b,
-        payload: payload.clone(),
-    })
-    .await
-    .expect("send");
+    send_udp(&a, to_b, &payload).await.expect("send");
     let got = tokio::task::spawn_blocking(move || {
         udp.set_nonblocking(false).expect("blocking");
         udp.set_read_timeout(Some(WAIT)).expect("timeout");

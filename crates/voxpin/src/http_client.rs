@@ -337,6 +337,26 @@ fn handshake_reason(error: &std::io::Error) -> String {
     }
 }
 
+/// The CA certificates of the bundle file `path`, from what reading it gave
+/// (`[http] ca_file`, `voxpin send --ca-file`). The error names the file and
+/// why; a binary DER file gets the command that converts it.
+pub fn ca_file_roots(
+    path: &std::path::Path,
+    read: std::io::Result<String>,
+) -> Result<Vec<CertificateDer<'static>>, String> {
+    let text = read.map_err(|e| {
+        let why = if e.kind() == std::io::ErrorKind::InvalidData {
+            "not a PEM text file (a binary DER certificate? convert it with \
+             `openssl x509 -inform der -in ca.der -out ca.pem`)"
+                .to_owned()
+        } else {
+            e.to_string()
+        };
+        format!("cannot read `{}`: {why}", path.display())
+    })?;
+    parse_ca_bundle(&text).map_err(|reason| format!("`{}`: {reason}", path.display()))
+}
+
 /// The CA certificates of a PEM bundle (`[http] ca_file`): every
 /// `CERTIFICATE` block, each one usable as a trust anchor. Other blocks
 /// (keys, CRLs) are skipped; a bundle without certificates is an error.

@@ -50,10 +50,8 @@ pub fn client_config(args: &SendArgs) -> Result<HttpClientConfig, String> {
     let Some(path) = &args.ca_file else {
         return Ok(HttpClientConfig::default());
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("--ca-file `{}`: {e}", path.display()))?;
-    let extra_roots = crate::http_client::parse_ca_bundle(&text)
-        .map_err(|reason| format!("--ca-file `{}`: {reason}", path.display()))?;
+    let extra_roots = crate::http_client::ca_file_roots(path, std::fs::read_to_string(path))
+        .map_err(|reason| format!("--ca-file {reason}"))?;
     Ok(HttpClientConfig {
         ca_file: Some(path.clone()),
         extra_roots,
@@ -172,13 +170,16 @@ mod tests {
         let missing = dir.path().join("missing.pem");
         let e = client_config(&args_with_ca(Some(missing))).unwrap_err();
         assert!(
-            e.starts_with("--ca-file `") && e.contains("missing.pem"),
+            e.starts_with("--ca-file cannot read `") && e.contains("missing.pem"),
             "{e}"
         );
 
         let junk = dir.path().join("junk.pem");
         std::fs::write(&junk, "not a certificate").unwrap();
         let e = client_config(&args_with_ca(Some(junk))).unwrap_err();
-        assert!(e.contains("junk.pem`: "), "{e}");
+        assert!(
+            e.starts_with("--ca-file `") && e.contains("junk.pem`: "),
+            "{e}"
+        );
     }
 }

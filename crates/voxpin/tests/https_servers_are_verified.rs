@@ -137,6 +137,15 @@ fn config_trusting(ca_pem: &str, extra: &str) -> Config {
     Config::parse("voxpin.toml", &text, &env).unwrap()
 }
 
+/// What the server of [`serve_once`] saw (bounded by [`WAIT`]).
+async fn served(server: tokio::task::JoinHandle<Result<Seen, std::io::Error>>) -> Seen {
+    tokio::time::timeout(WAIT, server)
+        .await
+        .expect("the server finishes in time")
+        .expect("the server task")
+        .expect("the server's exchange")
+}
+
 fn post(url: String) -> HttpRequest {
     HttpRequest {
         method: Method::POST,
@@ -156,11 +165,7 @@ async fn a_trusted_server_gets_the_request_with_sni_and_alpn() {
         .unwrap();
     assert_eq!(response.status, StatusCode::ACCEPTED);
     assert_eq!(&response.body[..], b"ok");
-    let seen = tokio::time::timeout(WAIT, server)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let seen = served(server).await;
     assert_eq!(seen.sni.as_deref(), Some("localhost"));
     assert_eq!(seen.alpn.as_deref(), Some(&b"http/1.1"[..]));
     assert!(
@@ -183,11 +188,7 @@ async fn an_ip_address_url_is_checked_against_the_ip_in_the_certificate() {
         .await
         .unwrap();
     assert_eq!(response.status, StatusCode::ACCEPTED);
-    let seen = tokio::time::timeout(WAIT, server)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let seen = served(server).await;
     assert_eq!(seen.sni, None, "no SNI is sent for an IP address");
 }
 
@@ -303,11 +304,7 @@ async fn an_sms_gateway_behind_a_private_ca_is_reached_through_the_config() {
     let result = sender.send(&message).await;
     assert!(result.sent, "{result:?}");
     assert_eq!(result.status, Some(202));
-    let seen = tokio::time::timeout(WAIT, server)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let seen = served(server).await;
     assert!(
         seen.request
             .ends_with(r#"{"to":"+14155550100","body":"Your code is 481516"}"#),

@@ -592,19 +592,8 @@ fn resolve_http(raw: RawHttp, env: &dyn Environment) -> Result<HttpClientConfig,
     let Some(path) = raw.ca_file else {
         return Ok(HttpClientConfig::default());
     };
-    let key = "http.ca_file";
-    let text = env.read_file(&path).map_err(|e| {
-        let why = if e.kind() == std::io::ErrorKind::InvalidData {
-            "not a PEM text file (a binary DER certificate? convert it with \
-             `openssl x509 -inform der -in ca.der -out ca.pem`)"
-                .to_owned()
-        } else {
-            e.to_string()
-        };
-        fault(key, format!("cannot read `{}`: {why}", path.display()))
-    })?;
-    let extra_roots = crate::http_client::parse_ca_bundle(&text)
-        .map_err(|reason| fault(key, format!("`{}`: {reason}", path.display())))?;
+    let extra_roots = crate::http_client::ca_file_roots(&path, env.read_file(&path))
+        .map_err(|reason| fault("http.ca_file", reason))?;
     Ok(HttpClientConfig {
         ca_file: Some(path),
         extra_roots,

@@ -212,53 +212,24 @@ impl EngineThread {
         let Some(socket) = sockets.by_port.get(&port) else {
             return;
         };
-        for _ in 0..READS_PER_TURN {
-            match socket.recv_from(buf) {
-                Ok((n, source)) => {
-                    totals.received += 1;
-                    let bytes = buf.get(..n).unwrap_or_default();
-                    self.engine.handle_rtp(Instant::now(), port, source, bytes);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                // ICMP port-unreachable from an earlier send: not fatal.
-                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    tracing::warn!(%port, error = %e, "RTP receive failed");
-                    return;
-                }
-            }
+        let engine = &mut self.engine;
+        let more = receive(socket, buf, "RTP", |source, bytes| {
+            totals.received += 1;
+            engine.handle_rtp(Instant::now(), port, source, bytes);
+        });
+        if more {
+            // Edge-triggered readiness: come back to what is left.
+            sockets.backlog.push(port);
         }
-        // Edge-triggered readiness: come back to what is left.
-        sockets.backlog.push(port);
     }
 
     /// Reads what the SIP UDP socket has (up to [`READS_PER_TURN`]);
     /// `true` when more may be waiting.
     fn read_sip(&mut self, buf: &mut [u8]) -> bool {
-        for _ in 0..READS_PER_TURN {
-            match self.sip_udp.recv_from(buf) {
-                Ok((n, source)) => {
-                    let bytes = buf.get(..n).unwrap_or_default();
-                    self.engine
-                        .handle_sip(Instant::now(), Transport::Udp, source, bytes);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
-                // ICMP errors from earlier sends: not fatal to the socket.
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::ConnectionRefused
-                            | io::ErrorKind::ConnectionReset
-                            | io::ErrorKind::Interrupted
-                    ) => {}
-                Err(e) => {
-                    tracing::error!(error = %e, "SIP UDP receive failed");
-                    return false;
-                }
-            }
-        }
-        true
+        let engine = &mut self.engine;
+        receive(&self.sip_udp, buf, "SIP", |source, bytes| {
+            engine.handle_sip(Instant::now(), Transport::Udp, source, bytes);
+        })
     }
 
     /// Sends one SIP message: over UDP from this thread, over TCP through
@@ -453,6 +424,37 @@ impl EngineThread {
             tracing::debug!(otp = %cb.otp, status = %cb.status, ?outcome, "status callback");
         });
     }
+}
+
+/// Reads up to [`READS_PER_TURN`] datagrams from `socket` into `buf`, handing
+/// each to `each`, so a flood on one socket cannot starve the others; `true`
+/// when more may be waiting. ICMP errors reported for earlier sends are not
+/// fatal to the socket; any other error ends this turn's reads.
+fn receive(
+    socket: &UdpSocket,
+    buf: &mut [u8],
+    what: &str,
+    mut each: impl FnMut(SocketAddr, &[u8]),
+) -> bool {
+    for _ in 0..READS_PER_TURN {
+        match socket.recv_from(buf) {
+            Ok((n, source)) => each(source, buf.get(..n).unwrap_or_default()),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionRefused
+                        | io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::Interrupted
+                ) => {}
+            Err(e) => {
+                let local = socket.local_addr().ok();
+                tracing::warn!(protocol = what, ?local, error = %e, "UDP receive failed");
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// Hands one packet to the kernel, never waiting on a full socket buffer
